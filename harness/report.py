@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Summarise a vmtest.sh test run.
+
+Reads the guest's test_progs and sched_ext runner output plus the harness's
+self-check results, prints one table per suite, the failures, and last the
+line 'N passed, N failed, N skipped' (test_progs subtests counted one by
+one).  Exits 1 when anything failed, was missing or did not finish.
+"""
+import argparse
+import re
+import sys
+
+TP_LINE = re.compile(r'^#(\d+)(?:/(\d+))?\s+(\S.*?):(OK|SKIP|FAIL)\s*$')
+SCX_LINE = re.compile(r'^(ok|not ok) (\d+) (\S+) #\s*(SKIP)?')
+
+
+class Suite:
+    def __init__(self, name):
+        self.name = name
+        self.passed, self.failed, self.skipped = [], [], []
+
+    def add(self, case, result):
+        {'OK': self.passed, 'FAIL': self.failed,
+         'SKIP': self.skipped}[result].append(case)
+
+
+def read(path):
+    try:
+        with open(path, errors='replace') as f:
+            return f.read().splitlines()
+    except OSError:
+        return None
+
+
+def parse_test_progs(path, wanted):
+    suite = Suite('test_progs')
+    lines = read(path)
+    if lines is None:
+        suite.add('test_progs: no output (did the VM finish?)', 'FAIL')
+        return suite
+    tests, subtests = {}, {}
+    for line in lines:
+        m = TP_LINE.match(line)
+        if not m:
+            continue
+        num, sub, name, res = m.groups()
+        if sub is None:
+            tests[num] = (name, res)
+        else:
+            subtests.setdefault(num, []).append((name, res))
+    for num, (name, res) in tests.items():
+        subs = subtests.get(num, [])
+        for sname, sres in subs:
+            suite.add(sname, sres)
+        if not subs:
+            suite.add(name, res)
+        elif res == 'FAIL' and all(r != 'FAIL' for _, r in subs):
+            suite.add(name + ' (outside its subtests)', 'FAIL')
+    seen = {name for name, _ in tests.values()}
+    for name in wanted:
+        if name not in seen:
+            suite.add(name + ': did not run (no such test?)', 'FAIL')
+    if not any(line.startswith('Summary:') for line in lines):
+        suite.add('test_progs: no Summary line (crashed or killed)', 'FAIL')
+    return suite
+
+
+def parse_sched_ext(path):
+    suite = Suite('sched_ext')
+    lines = read(path)
+    if lines is None:
+        suite.add('sched_ext runner: no output', 'FAIL')
+        return suite
+    for line in lines:
+        m = SCX_LINE.match(line)
+        if not m:
+            continue
+        ok, _, name, skip = m.groups()
+        suite.add(name, 'SKIP' if skip else ('OK' if ok == 'ok' else 'FAIL'))
+    if not any(line.startswith('RESULTS:') for line in lines):
+        suite.add('sched_ext runner: no RESULTS (crashed or killed)', 'FAIL')
+    return suite
+
+
+def parse_selfcheck(path):
+    suite = Suite('harness')
+    lines = read(path)
+    if lines is None:
+        suite.add('self-checks did not run', 'FAIL')
+        return suite
+    for line in lines:
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            suite.add(line if 'FAIL' in parts[1] else parts[0],
+                      'OK' if parts[1].startswith('PASS') else 'FAIL')
+    return suite
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--test-progs')
+    ap.add_argument('--wanted', default='',
+                    help='comma-separated test_progs tests that must run')
+    ap.add_argument('--sched-ext')
+    ap.add_argument('--selfcheck')
+    ap.add_argument('--extra-failure', action='append', default=[],
+                    help='a failure found outside the suites (splat, ...)')
+    args = ap.parse_args()
+
+    suites = []
+    if args.test_progs:
+        wanted = [w for w in args.wanted.split(',') if w]
+        suites.append(parse_test_progs(args.test_progs, wanted))
+    if args.sched_ext:
+        suites.append(parse_sched_ext(args.sched_ext))
+    if args.selfcheck:
+        suites.append(parse_selfcheck(args.selfcheck))
+    if args.extra_failure:
+        run = Suite('run')
+        for what in args.extra_failure:
+            run.add(what, 'FAIL')
+        suites.append(run)
+
+    print('%-12s %8s %8s %8s' % ('suite', 'passed', 'failed', 'skipped'))
+    for s in suites:
+        print('%-12s %8d %8d %8d' % (s.name, len(s.passed), len(s.failed),
+                                     len(s.skipped)))
+    for s in suites:
+        for case in s.failed:
+            print('FAILED  %s: %s' % (s.name, case))
+        for case in s.skipped:
+            print('SKIPPED %s: %s' % (s.name, case))
+    passed = sum(len(s.passed) for s in suites)
+    failed = sum(len(s.failed) for s in suites)
+    skipped = sum(len(s.skipped) for s in suites)
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,609 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmtest.sh - build, boot and test the BPF struct_ops patch series in QEMU.
+#
+# The stages, in order: deps, base, assemble, config, build, boot, report.
+# Everything built lives under build/ (git-ignored); each stage logs to
+# build/logs/<stage>.log and the guest writes to build/results/.
+#
+# Usage: see usage() below or run ./vmtest.sh --help.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=${VMTEST_BUILD:-$ROOT/build}
+LOGS=$BUILD/logs
+RESULTS=$BUILD/results
+VMDIR=$BUILD/vm
+BASE_DIR=$BUILD/base
+TREE=$BUILD/linux
+TARBALL=/usr/src/linux-source-6.12.tar.xz
+BASE_PIN=6.12.117-1~deb12u1
+BASE_MADE_AGAINST=6.12.117
+JOBS=${VMTEST_JOBS:-$(($(nproc) + 1))}
+VM_TIMEOUT=${VMTEST_TIMEOUT:-1800}
+VM_MEM=${VMTEST_MEM:-4G}
+VM_CPUS=${VMTEST_CPUS:-2}
+ACCEL=${VMTEST_ACCEL:-auto}
+LLVM_BIN=/usr/lib/llvm-19/bin
+SELFTESTS=tools/testing/selftests/bpf
+SCX_SELFTESTS=tools/testing/selftests/sched_ext
+# Kernel-tree folders of the repo that are laid over the base tree.
+OVERLAY_DIRS="kernel include arch net tools Documentation samples"
+
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=$BUILD
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
+export KBUILD_BUILD_USER=vmtest KBUILD_BUILD_HOST=vmtest
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+usage() {
+	cat <<EOF
+Usage: ./vmtest.sh [options] COMMAND [args]
+
+Commands:
+  run            build, boot, and show a BPF TCP congestion control at work
+  test           build, boot, run every test; prints 'N passed, N failed, N skipped'
+  build          the stages up to the build (kernel + selftests), no VM
+  shell          build and boot an interactive VM (the tree's folder is writable)
+  -- CMD...      build, boot and run CMD in the VM (from the selftests folder)
+  selfcheck      only the harness's own checks (a failing command, a splat
+                 and a hung VM must each fail a run)
+
+Options:
+  -j N           make jobs (default: nproc + 1 = $JOBS)
+  -h, --help     this text
+
+Environment:
+  VMTEST_BUILD   build folder (default: ./build)
+  VMTEST_ACCEL   auto | kvm | tcg (default auto: probe KVM, else TCG)
+  VMTEST_TIMEOUT seconds before a VM is killed (default $VM_TIMEOUT)
+  VMTEST_MEM, VMTEST_CPUS  guest memory and CPUs (default $VM_MEM, $VM_CPUS)
+
+Logs: build/logs/<stage>.log.  Guest output: build/results/.
+EOF
+}
+
+# ---------------------------------------------------------------------------
+# Output helpers: every stage prints its name, what it does and its time.
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'vmtest: error: %s\n' "$*" >&2; exit 1; }
+
+STAGE_NAME=
+STAGE_START=0
+stage_begin() {
+	STAGE_NAME=$1
+	STAGE_START=$(date +%s)
+	mkdir -p "$LOGS"
+	printf '\n==> [%s] %s\n' "$1" "$2"
+}
+
+stage_end() {
+	printf '<== [%s] done in %ss\n' "$STAGE_NAME" $(($(date +%s) - STAGE_START))
+}
+
+# logged LOGNAME CMD... - run CMD with its output in build/logs/LOGNAME.log;
+# on failure show the log's tail and stop.
+logged() {
+	local log=$LOGS/$1.log
+	shift
+	if ! "$@" >>"$log" 2>&1; then
+		printf 'vmtest: command failed: %s\n--- last lines of %s ---\n' "$*" "$log" >&2
+		tail -n 40 "$log" >&2
+		exit 1
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Stage 1: deps
+
+DEB_PKGS="linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev
+dwarves cpio rsync kmod xz-utils patch python3 clang-19 llvm-19 lld-19
+qemu-system-x86 ccache libcap-dev zlib1g-dev libzstd-dev pkg-config
+python3-docutils iproute2 procps"
+
+apt_install() {
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y \
+		--no-install-recommends "$@"
+}
+
+stage_deps() {
+	stage_begin deps "install missing Debian packages"
+	local missing=() p
+	for p in $DEB_PKGS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		say "all packages present"
+		stage_end
+		return
+	fi
+	say "installing: ${missing[*]}"
+	logged deps $SUDO apt-get update
+	local want=() src=
+	for p in "${missing[@]}"; do
+		if [ "$p" = linux-source-6.12 ]; then
+			src=1
+		else
+			want+=("$p")
+		fi
+	done
+	[ ${#want[@]} -eq 0 ] || logged deps apt_install "${want[@]}"
+	if [ -n "$src" ]; then
+		if apt_install "linux-source-6.12=$BASE_PIN" >>"$LOGS/deps.log" 2>&1; then
+			say "linux-source-6.12 pinned at $BASE_PIN"
+		else
+			say "WARNING: $BASE_PIN not offered by the archive; taking its newest linux-source-6.12"
+			logged deps apt_install linux-source-6.12
+		fi
+	fi
+	stage_end
+}
+
+# ---------------------------------------------------------------------------
+# Stage 2: base - the pristine Debian tree, unpacked once.
+
+stage_base() {
+	stage_begin base "unpack $TARBALL once"
+	[ -f "$TARBALL" ] || die "$TARBALL is missing (apt-get install linux-source-6.12)"
+	local stamp
+	stamp=$(stat -c '%s %Y' "$TARBALL")
+	if [ ! -f "$BASE_DIR/.stamp" ] || [ "$(cat "$BASE_DIR/.stamp")" != "$stamp" ]; then
+		rm -rf "$BASE_DIR" "$TREE"
+		mkdir -p "$BASE_DIR"
+		logged base tar -xJf "$TARBALL" -C "$BASE_DIR" --strip-components=1
+		chmod -R a-w "$BASE_DIR"
+		chmod u+w "$BASE_DIR"
+		echo "$stamp" >"$BASE_DIR/.stamp"
+	fi
+	BASE_VERSION=$(make -s -C "$BASE_DIR" kernelversion 2>/dev/null)
+	say "base tree: Linux $BASE_VERSION ($(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown))"
+	[ "$BASE_VERSION" = "$BASE_MADE_AGAINST" ] ||
+		say "note: patches were made against $BASE_MADE_AGAINST; they must still apply without fuzz"
+	stage_end
+}
+
+# ---------------------------------------------------------------------------
+# Stage 3: assemble - base + our files + patches/series, keeping the mtime
+# of every file whose content did not change so that make stays incremental.
+
+# Files of the repo that mirror the kernel tree, relative to $ROOT.
+overlay_files() {
+	local d
+	for d in $OVERLAY_DIRS; do
+		[ -d "$ROOT/$d" ] && (cd "$ROOT" && find "$d" -type f)
+	done
+	return 0
+}
+
+series() {
+	[ -f "$ROOT/patches/series" ] || return 0
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$ROOT/patches/series"
+}
+
+# Paths a patch touches (both sides, minus /dev/null).
+patch_paths() {
+	sed -n -e 's/^+++ [^/]*\/\([^[:space:]]*\).*/\1/p' \
+		-e 's/^--- [^/]*\/\([^[:space:]]*\).*/\1/p' "$1" | sort -u
+}
+
+stage_assemble() {
+	stage_begin assemble "lay our files and patches/series over the base"
+	local stage=$BUILD/stage manifest=$TREE/.vmtest-managed
+	local files f p
+	if [ ! -d "$TREE" ]; then
+		say "copying the base tree to $TREE"
+		cp -a "$BASE_DIR" "$TREE"
+		chmod -R u+w "$TREE"
+		rm -f "$TREE/.stamp"
+	fi
+	rm -rf "$stage"
+	mkdir -p "$stage"
+
+	# 1. The base version of every file a patch touches, then the patches.
+	for p in $(series); do
+		[ -f "$ROOT/patches/$p" ] || die "patches/series names a missing patch: $p"
+		for f in $(patch_paths "$ROOT/patches/$p"); do
+			[ -e "$stage/$f" ] || [ ! -f "$BASE_DIR/$f" ] ||
+				install -D -m 644 "$BASE_DIR/$f" "$stage/$f"
+		done
+		if ! patch -d "$stage" -p1 -E --fuzz=0 --no-backup-if-mismatch \
+			-i "$ROOT/patches/$p" >>"$LOGS/assemble.log" 2>&1; then
+			tail -n 20 "$LOGS/assemble.log" >&2
+			die "patches/$p does not apply to Linux $BASE_VERSION without fuzz"
+		fi
+		say "applied patches/$p"
+	done
+	# 2. Our own files replace the base's (kernel/bpf/bpf_struct_ops.c among them).
+	for f in $(overlay_files); do
+		install -D -m 644 "$ROOT/$f" "$stage/$f"
+		[ -f "$BASE_DIR/$f" ] && say "replaces base: $f" || say "adds: $f"
+	done
+	# Shell scripts keep their mode.
+	(cd "$ROOT" && for f in $(overlay_files); do
+		[ -x "$f" ] && chmod +x "$stage/$f"; done; true)
+
+	# 3. Sync the stage into the tree: copy what differs, restore what is no
+	#    longer ours, delete what a patch deleted.
+	files=$( { (cd "$stage" && find . -type f | sed 's|^\./||');
+		   [ -f "$manifest" ] && cat "$manifest";
+		   for p in $(series); do patch_paths "$ROOT/patches/$p"; done; } | sort -u)
+	local changed=0 want
+	for f in $files; do
+		if [ -f "$stage/$f" ]; then
+			want=$stage/$f
+		elif grep -qxF "$f" <(for p in $(series); do patch_paths "$ROOT/patches/$p"; done) ||
+		     [ ! -f "$BASE_DIR/$f" ]; then
+			want=   # deleted by a patch, or an added file we no longer have
+		else
+			want=$BASE_DIR/$f
+		fi
+		if [ -z "$want" ]; then
+			[ -e "$TREE/$f" ] || continue
+			rm -f "$TREE/$f"
+		else
+			cmp -s "$want" "$TREE/$f" && continue
+			install -D "$want" "$TREE/$f"
+		fi
+		changed=$((changed + 1))
+	done
+	(cd "$stage" && find . -type f | sed 's|^\./||' | sort) >"$manifest.new"
+	for p in $(series); do patch_paths "$ROOT/patches/$p"; done >>"$manifest.new"
+	sort -u "$manifest.new" >"$manifest"
+	rm -f "$manifest.new"
+	say "$changed file(s) updated in $TREE"
+	stage_end
+}
+
+# ---------------------------------------------------------------------------
+# Stage 4: config - defconfig + selftests config + config.vm + ours.
+
+config_inputs() {
+	echo "$TREE/$SELFTESTS/config" "$TREE/$SELFTESTS/config.vm" \
+		"$TREE/$SELFTESTS/config.x86_64" "$TREE/$SCX_SELFTESTS/config" \
+		"$ROOT"/config/*.config
+}
+
+stage_config() {
+	stage_begin config "x86_64 defconfig + selftests/bpf config + config/*.config"
+	local inputs f hash
+	inputs=$(for f in $(config_inputs); do [ -f "$f" ] && echo "$f"; done)
+	# shellcheck disable=SC2086
+	hash=$(cat "$TREE/arch/x86/configs/x86_64_defconfig" $inputs | sha256sum | cut -d' ' -f1)
+	if [ -f "$TREE/.config" ] && [ "$(cat "$TREE/.vmtest-config" 2>/dev/null)" = "$hash" ]; then
+		say "unchanged"
+		stage_end
+		return
+	fi
+	say "fragments: $(echo $inputs | sed "s|$TREE/||g; s|$ROOT/||g")"
+	logged config make -C "$TREE" x86_64_defconfig
+	# shellcheck disable=SC2086
+	logged config "$TREE/scripts/kconfig/merge_config.sh" -m -O "$TREE" \
+		"$TREE/.config" $inputs
+	logged config make -C "$TREE" olddefconfig
+	# Every option our fragment asks for must have survived olddefconfig.
+	local bad=
+	while read -r f; do
+		case "$f" in
+		CONFIG_*=*) grep -qxF "$f" "$TREE/.config" || bad="$bad ${f%%=*}" ;;
+		esac
+	done <"$ROOT/config/struct_ops.config"
+	[ -z "$bad" ] || die "config options not taken (missing dependency?):$bad"
+	echo "$hash" >"$TREE/.vmtest-config"
+	say "$(grep -c '=y' "$TREE/.config") options built in, $(grep -c '=m' "$TREE/.config") as modules"
+	stage_end
+}
+
+# ---------------------------------------------------------------------------
+# Stage 5: build - kernel, then the selftests with clang-19.
+
+selftests_make() {
+	PATH=$LLVM_BIN:$PATH make -C "$TREE/$1" -j"$JOBS" \
+		VMLINUX_BTF="$TREE/vmlinux" "${@:2}"
+}
+
+stage_build() {
+	stage_begin build "bzImage + modules, test_progs, bpf_testmod, sched_ext runner (-j$JOBS)"
+	local t0 stamp
+	t0=$(date +%s)
+	logged build make -C "$TREE" -j"$JOBS" CC="ccache gcc" bzImage modules
+	say "kernel: $(make -s -C "$TREE" kernelrelease) in $(($(date +%s) - t0))s"
+
+	# The selftests Makefile does not rebuild the test modules when only the
+	# kernel changed; stale ones then fail to load.  Drop them on any change.
+	stamp=$(stat -c %Y "$TREE/vmlinux")
+	if [ "$(cat "$BUILD/.modules-stamp" 2>/dev/null)" != "$stamp" ]; then
+		local m
+		for m in bpf_testmod bpf_test_no_cfi bpf_test_modorder_x bpf_test_modorder_y; do
+			[ -d "$TREE/$SELFTESTS/$m" ] || continue
+			find "$TREE/$SELFTESTS/$m" \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+				-o -name '*.mod.c' -o -name '.*.cmd' -o -name 'Module.symvers' \
+				-o -name 'modules.order' \) -delete
+			rm -f "$TREE/$SELFTESTS/$m.ko"
+		done
+	fi
+
+	t0=$(date +%s)
+	logged build selftests_make "$SELFTESTS" test_progs
+	say "test_progs + modules in $(($(date +%s) - t0))s"
+	echo "$stamp" >"$BUILD/.modules-stamp"
+
+	t0=$(date +%s)
+	logged build selftests_make "$SCX_SELFTESTS"
+	say "sched_ext runner in $(($(date +%s) - t0))s"
+	ccache -s 2>/dev/null | grep -iE 'hits|misses' | head -n 3 | sed 's/^/ccache: /' || true
+	stage_end
+}
+
+build_all() {
+	stage_deps
+	stage_base
+	stage_assemble
+	stage_config
+	stage_build
+}
+
+# ---------------------------------------------------------------------------
+# Stage 6: boot - the host's / read-only over virtio-9p, build/ writable at
+# the same path, our own init script (harness/init.sh) as PID 1.
+
+kvm_works() {
+	case "$ACCEL" in
+	kvm) return 0 ;;
+	tcg) return 1 ;;
+	esac
+	[ -w /dev/kvm ] || return 1
+	# Nested KVM on our machines dies on cmpxchg16b or stalls: a short boot
+	# that must reach userspace decides.
+	local out=$BUILD/kvm-probe
+	rm -rf "$out"
+	mkdir -p "$out"
+	echo 'exit 0' >"$out/cmd"
+	qemu_boot kvm "$out" 30 >"$LOGS/kvm-probe.log" 2>&1 || return 1
+	[ "$(cat "$out/exit_status" 2>/dev/null)" = 0 ]
+}
+
+pick_accel() {
+	[ -z "${VM_ACCEL:-}" ] || return 0
+	if kvm_works; then
+		VM_ACCEL=kvm
+		say "accelerator: KVM (the probe boot reached userspace)"
+	else
+		VM_ACCEL=tcg
+		say "accelerator: TCG, single-threaded (KVM absent or its probe boot failed; see $LOGS/kvm-probe.log)"
+	fi
+}
+
+# qemu_boot ACCEL OUTDIR TIMEOUT [interactive] - boot the tree's kernel; the
+# guest runs OUTDIR/cmd and leaves exit_status, dmesg.txt there.
+qemu_boot() {
+	local accel=$1 out=$2 timeout=$3 interactive=${4:-} cpu serial
+	if [ "$accel" = kvm ]; then
+		accel="-accel kvm"
+		cpu=host
+	else
+		accel="-accel tcg,thread=single"
+		cpu=max
+	fi
+	serial="-serial stdio"
+	[ -z "$interactive" ] || serial="-serial mon:stdio"
+	local append="console=ttyS0,115200 root=hostroot rootfstype=9p"
+	append="$append rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose"
+	append="$append ro init=$ROOT/harness/init.sh panic=-1 oops=panic"
+	append="$append vmtest.build=$BUILD vmtest.out=$out vmtest.cwd=$TREE/$SELFTESTS"
+	append="$append no_hash_pointers loglevel=4 net.ifnames=0"
+	# shellcheck disable=SC2086
+	timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -nodefaults \
+		-no-reboot -display none $serial $accel -cpu "$cpu" \
+		-smp "$VM_CPUS" -m "$VM_MEM" \
+		-kernel "$TREE/arch/x86/boot/bzImage" -append "$append" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs local,path="$BUILD",mount_tag=vmtest-build,security_model=none,multidevs=remap
+}
+
+# vm_run OUTDIR COMMAND - run COMMAND (a shell snippet) in a fresh VM and
+# leave console.log, exit_status and dmesg.txt in OUTDIR.  Returns the
+# command's status, 124 for a VM timeout.
+vm_run() {
+	local out=$1 cmd=$2 timeout=${3:-$VM_TIMEOUT} rc=0
+	rm -rf "$out"
+	mkdir -p "$out"
+	printf '%s\n' "$cmd" >"$out/cmd"
+	{
+		qemu_boot "$VM_ACCEL" "$out" "$timeout" </dev/null && rc=0 || rc=$?
+		echo "$rc" >"$out/qemu_status"
+	} 2>&1 | tee "$out/console.log"
+	rc=$(cat "$out/qemu_status")
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		say "vmtest: VM timed out after ${timeout}s and was killed"
+		return 124
+	fi
+	if [ ! -f "$out/exit_status" ]; then
+		say "vmtest: the VM stopped before the command finished (qemu status $rc)"
+		return 125
+	fi
+	return "$(cat "$out/exit_status")"
+}
+
+# ---------------------------------------------------------------------------
+# Stage 7: report
+
+# Kernel splats that fail a run, whatever the tests said.
+SPLAT_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|possible (circular|recursive)? ?locking|possible .*deadlock|suspicious RCU usage|rcu: INFO: .* stall|detected stall|blocked for more than|soft lockup|hard LOCKUP|Kernel panic|general protection fault|kernel BUG'
+
+splat_check() {
+	local dmesg=$1
+	[ -f "$dmesg" ] || { say "no dmesg saved"; return 1; }
+	if grep -E "$SPLAT_RE" "$dmesg" >"$dmesg.splats"; then
+		say "kernel splats in $(basename "$dmesg"):"
+		sed 's/^/  /' "$dmesg.splats" | head -n 20
+		return 1
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------------------
+# Commands
+
+TEST_LIST=$ROOT/config/test_progs.list
+
+test_list() {
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TEST_LIST"
+}
+
+guest_tests_cmd() {
+	local allow
+	allow=$(test_list | paste -sd, -)
+	cat <<EOF
+cd $TREE/$SELFTESTS
+echo "== test_progs: $allow"
+stdbuf -oL -eL ./test_progs -a '$allow' -J \$VMTEST_OUT/test_progs.json > \$VMTEST_OUT/test_progs.txt 2>&1
+tp=\$?
+cat \$VMTEST_OUT/test_progs.txt
+echo "== sched_ext runner"
+cd $TREE/$SCX_SELFTESTS
+stdbuf -oL -eL ./runner > \$VMTEST_OUT/sched_ext.txt 2>&1
+sx=\$?
+cat \$VMTEST_OUT/sched_ext.txt
+echo "test_progs=\$tp sched_ext=\$sx"
+[ \$tp -eq 0 ] && [ \$sx -eq 0 ]
+EOF
+}
+
+cmd_test() {
+	rm -f "$RESULTS/test/summary.txt"
+	build_all
+	stage_begin boot "boot the kernel and run test_progs + sched_ext selftests"
+	pick_accel
+	local out=$RESULTS/test rc=0
+	vm_run "$out" "$(guest_tests_cmd)" || rc=$?
+	stage_end
+
+	stage_begin report "per-suite tables, splat check, harness self-checks"
+	local extra=()
+	[ "$rc" -eq 0 ] || extra+=(--extra-failure "guest command exit status $rc")
+	splat_check "$out/dmesg.txt" || extra+=(--extra-failure "kernel splat in dmesg")
+	selfchecks "$out/selfcheck.txt" || true
+	local prc=0
+	python3 "$ROOT/harness/report.py" --test-progs "$out/test_progs.txt" \
+		--wanted "$(test_list | paste -sd, -)" \
+		--sched-ext "$out/sched_ext.txt" --selfcheck "$out/selfcheck.txt" \
+		"${extra[@]}" >"$out/summary.txt" || prc=$?
+	stage_end
+	# The summary goes last so that its final line is the run's last line.
+	cat "$out/summary.txt"
+	return "$prc"
+}
+
+# The harness's own checks: each must make a run fail.  Results go to FILE
+# as "name PASS|FAIL".
+selfchecks() {
+	local file=$1 rc
+	: >"$file"
+	say "self-check: a failing command fails the run"
+	rc=0; vm_run "$RESULTS/selfcheck-cmd" 'exit 3' 120 >/dev/null || rc=$?
+	[ "$rc" -eq 3 ] && echo "failing_command PASS" >>"$file" ||
+		echo "failing_command FAIL (status $rc, wanted 3)" >>"$file"
+
+	say "self-check: a kernel splat in dmesg fails the run"
+	rc=0; vm_run "$RESULTS/selfcheck-splat" \
+		'echo "WARNING: CPU: 0 PID: 1 at vmtest/selfcheck.c:1 injected" > /dev/kmsg' 120 >/dev/null || rc=$?
+	if [ "$rc" -eq 0 ] && ! splat_check "$RESULTS/selfcheck-splat/dmesg.txt" >/dev/null; then
+		echo "splat_detected PASS" >>"$file"
+	else
+		echo "splat_detected FAIL (status $rc, splat not seen)" >>"$file"
+	fi
+
+	say "self-check: a hung VM is killed and fails the run"
+	rc=0; vm_run "$RESULTS/selfcheck-hang" 'sleep 600' 20 >/dev/null || rc=$?
+	[ "$rc" -eq 124 ] && echo "hung_vm_killed PASS" >>"$file" ||
+		echo "hung_vm_killed FAIL (status $rc, wanted 124)" >>"$file"
+	sed 's/^/  /' "$file"
+	! grep -q FAIL "$file"
+}
+
+cmd_selfcheck() {
+	build_all
+	stage_begin boot "harness self-checks"
+	pick_accel
+	mkdir -p "$RESULTS"
+	local rc=0
+	selfchecks "$RESULTS/selfcheck.txt" || rc=1
+	stage_end
+	return $rc
+}
+
+cmd_exec() {
+	build_all
+	stage_begin boot "boot and run: $*"
+	pick_accel
+	local rc=0 q
+	q=$(printf '%q ' "$@")
+	vm_run "$RESULTS/exec" "$q" || rc=$?
+	stage_end
+	stage_begin report "exit status and splat check"
+	say "exit status: $rc"
+	splat_check "$RESULTS/exec/dmesg.txt" || rc=${rc/#0/1}
+	stage_end
+	return "$rc"
+}
+
+cmd_shell() {
+	build_all
+	stage_begin boot "interactive VM (exit the shell to power off)"
+	pick_accel
+	local out=$RESULTS/shell
+	rm -rf "$out"
+	mkdir -p "$out"
+	echo 'exec setsid -c /bin/bash -i </dev/ttyS0 >/dev/ttyS0 2>&1' >"$out/cmd"
+	qemu_boot "$VM_ACCEL" "$out" 86400 interactive || true
+	stage_end
+}
+
+cmd_run() {
+	build_all
+	stage_begin boot "a BPF TCP congestion control, end to end"
+	pick_accel
+	local rc=0
+	vm_run "$RESULTS/run" "bash $ROOT/harness/demo.sh $TREE" || rc=$?
+	stage_end
+	stage_begin report "demo status and splat check"
+	splat_check "$RESULTS/run/dmesg.txt" || rc=${rc/#0/1}
+	[ "$rc" -eq 0 ] && say "demo: OK" || say "demo: FAILED (status $rc)"
+	stage_end
+	return "$rc"
+}
+
+main() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-h|--help) usage; exit 0 ;;
+		-j) JOBS=$2; shift 2 ;;
+		-j*) JOBS=${1#-j}; shift ;;
+		--) shift; cmd_exec "$@"; return ;;
+		run|test|build|shell|selfcheck)
+			local c=$1; shift
+			[ $# -eq 0 ] || die "unexpected arguments: $*"
+			case "$c" in
+			run) cmd_run ;;
+			test) cmd_test ;;
+			build) build_all ;;
+			shell) cmd_shell ;;
+			selfcheck) cmd_selfcheck ;;
+			esac
+			return ;;
+		*) usage >&2; die "unknown command: $1" ;;
+		esac
+	done
+	usage
+}
+
+main "$@"; exit $?
