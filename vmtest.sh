@@ -14,10 +14,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${VMTEST_BUILD:-$ROOT/build}
 LOGS=$BUILD/logs
+VARIANT=normal
 RESULTS=$BUILD/results
 VMDIR=$BUILD/vm
 BASE_DIR=$BUILD/base
 TREE=$BUILD/linux
+MODULES_STAMP=$BUILD/.modules-stamp
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 BASE_PIN=6.12.117-1~deb12u1
 BASE_MADE_AGAINST=6.12.117
@@ -52,10 +54,14 @@ Commands:
   build          the stages up to the build (kernel + selftests), no VM
   shell          build and boot an interactive VM (the tree's folder is writable)
   -- CMD...      build, boot and run CMD in the VM (from the selftests folder)
+  docs           build Documentation/bpf as HTML (Sphinx); fails on a
+                 warning from our page or kernel-doc
   selfcheck      only the harness's own checks (a failing command, a splat
                  and a hung VM must each fail a run)
 
 Options:
+  --debug        use the debug config (KASAN, lockdep, kmemleak, ...) in
+                 build/linux-debug; results in build/results-debug
   -j N           make jobs (default: nproc + 1 = $JOBS)
   -h, --help     this text
 
@@ -114,10 +120,11 @@ apt_install() {
 		--no-install-recommends "$@"
 }
 
+# stage_deps [EXTRA_PKG...] - the build's packages plus a command's own.
 stage_deps() {
 	stage_begin deps "install missing Debian packages"
 	local missing=() p
-	for p in $DEB_PKGS; do
+	for p in $DEB_PKGS "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 			grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -270,10 +277,11 @@ config_inputs() {
 	echo "$TREE/$SELFTESTS/config" "$TREE/$SELFTESTS/config.vm" \
 		"$TREE/$SELFTESTS/config.x86_64" "$TREE/$SCX_SELFTESTS/config" \
 		"$ROOT"/config/*.config
+	[ "$VARIANT" = normal ] || echo "$ROOT"/config/"$VARIANT"/*.config
 }
 
 stage_config() {
-	stage_begin config "x86_64 defconfig + selftests/bpf config + config/*.config"
+	stage_begin config "x86_64 defconfig + selftests/bpf config + config/*.config ($VARIANT)"
 	local inputs f hash
 	inputs=$(for f in $(config_inputs); do [ -f "$f" ] && echo "$f"; done)
 	# shellcheck disable=SC2086
@@ -320,7 +328,7 @@ stage_build() {
 	# The selftests Makefile does not rebuild the test modules when only the
 	# kernel changed; stale ones then fail to load.  Drop them on any change.
 	stamp=$(stat -c %Y "$TREE/vmlinux")
-	if [ "$(cat "$BUILD/.modules-stamp" 2>/dev/null)" != "$stamp" ]; then
+	if [ "$(cat "$MODULES_STAMP" 2>/dev/null)" != "$stamp" ]; then
 		local m
 		for m in bpf_testmod bpf_test_no_cfi bpf_test_modorder_x bpf_test_modorder_y; do
 			[ -d "$TREE/$SELFTESTS/$m" ] || continue
@@ -334,7 +342,7 @@ stage_build() {
 	t0=$(date +%s)
 	logged build selftests_make "$SELFTESTS" test_progs
 	say "test_progs + modules in $(($(date +%s) - t0))s"
-	echo "$stamp" >"$BUILD/.modules-stamp"
+	echo "$stamp" >"$MODULES_STAMP"
 
 	t0=$(date +%s)
 	logged build selftests_make "$SCX_SELFTESTS"
@@ -398,7 +406,8 @@ qemu_boot() {
 	local append="console=ttyS0,115200 root=hostroot rootfstype=9p"
 	append="$append rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose"
 	append="$append ro init=$ROOT/harness/init.sh panic=-1 oops=panic"
-	append="$append vmtest.build=$BUILD vmtest.out=$out vmtest.cwd=$TREE/$SELFTESTS"
+	append="$append vmtest.root=$ROOT vmtest.build=$BUILD vmtest.out=$out"
+	append="$append vmtest.cwd=$TREE/$SELFTESTS"
 	append="$append no_hash_pointers loglevel=4 net.ifnames=0"
 	# shellcheck disable=SC2086
 	timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -nodefaults \
@@ -474,8 +483,18 @@ stdbuf -oL -eL ./runner > \$VMTEST_OUT/sched_ext.txt 2>&1
 sx=\$?
 cat \$VMTEST_OUT/sched_ext.txt
 echo "test_progs=\$tp sched_ext=\$sx"
-[ \$tp -eq 0 ] && [ \$sx -eq 0 ]
 EOF
+	# kmemleak (debug config): two scans after the tests, as it advises.
+	[ "$VARIANT" = normal ] || cat <<EOF
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo "== kmemleak scan"
+	echo scan > /sys/kernel/debug/kmemleak; sleep 5
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > \$VMTEST_OUT/kmemleak.txt
+	echo "kmemleak: \$(grep -c 'unreferenced object' \$VMTEST_OUT/kmemleak.txt) unreferenced object(s)"
+fi
+EOF
+	echo '[ $tp -eq 0 ] && [ $sx -eq 0 ]'
 }
 
 cmd_test() {
@@ -491,11 +510,16 @@ cmd_test() {
 	local extra=()
 	[ "$rc" -eq 0 ] || extra+=(--extra-failure "guest command exit status $rc")
 	splat_check "$out/dmesg.txt" || extra+=(--extra-failure "kernel splat in dmesg")
-	selfchecks "$out/selfcheck.txt" || true
+	if [ "$VARIANT" = normal ]; then
+		selfchecks "$out/selfcheck.txt" || true
+		extra+=(--selfcheck "$out/selfcheck.txt")
+	else
+		extra+=(--kmemleak "$out/kmemleak.txt")
+	fi
 	local prc=0
 	python3 "$ROOT/harness/report.py" --test-progs "$out/test_progs.txt" \
 		--wanted "$(test_list | paste -sd, -)" \
-		--sched-ext "$out/sched_ext.txt" --selfcheck "$out/selfcheck.txt" \
+		--sched-ext "$out/sched_ext.txt" \
 		"${extra[@]}" >"$out/summary.txt" || prc=$?
 	stage_end
 	# The summary goes last so that its final line is the run's last line.
@@ -568,6 +592,23 @@ cmd_shell() {
 	stage_end
 }
 
+# Sphinx for Documentation/bpf; warnings that name our page or file fail.
+cmd_docs() {
+	stage_deps python3-sphinx python3-yaml python3-alabaster
+	stage_base
+	stage_assemble
+	stage_begin docs "make SPHINXDIRS=bpf htmldocs"
+	rm -f "$LOGS/docs.log"
+	logged docs make -C "$TREE" SPHINXDIRS=bpf htmldocs
+	local ours
+	ours=$(grep -E 'WARNING|ERROR' "$LOGS/docs.log" |
+		grep -E 'struct_ops\.rst|bpf_struct_ops\.c' || true)
+	say "$(grep -cE 'WARNING|ERROR' "$LOGS/docs.log" || true) warning(s) in Documentation/bpf, $(printf '%s' "$ours" | grep -c . || true) from our files"
+	say "page: $TREE/Documentation/output/bpf/struct_ops.html"
+	stage_end
+	[ -z "$ours" ] || { printf '%s\n' "$ours"; return 1; }
+}
+
 cmd_run() {
 	build_all
 	stage_begin boot "a BPF TCP congestion control, end to end"
@@ -582,14 +623,25 @@ cmd_run() {
 	return "$rc"
 }
 
+# use_variant NAME - build and boot a second config (config/NAME/*.config on
+# top of the normal fragments) in its own tree and results folder.
+use_variant() {
+	VARIANT=$1
+	TREE=$BUILD/linux-$1
+	RESULTS=$BUILD/results-$1
+	MODULES_STAMP=$BUILD/.modules-stamp-$1
+	VM_TIMEOUT=${VMTEST_TIMEOUT:-3600}
+}
+
 main() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-h|--help) usage; exit 0 ;;
 		-j) JOBS=$2; shift 2 ;;
 		-j*) JOBS=${1#-j}; shift ;;
+		--debug) use_variant debug; shift ;;
 		--) shift; cmd_exec "$@"; return ;;
-		run|test|build|shell|selfcheck)
+		run|test|build|shell|selfcheck|docs)
 			local c=$1; shift
 			[ $# -eq 0 ] || die "unexpected arguments: $*"
 			case "$c" in
@@ -598,6 +650,7 @@ main() {
 			build) build_all ;;
 			shell) cmd_shell ;;
 			selfcheck) cmd_selfcheck ;;
+			docs) cmd_docs ;;
 			esac
 			return ;;
 		*) usage >&2; die "unknown command: $1" ;;

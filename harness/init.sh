@@ -27,17 +27,25 @@ mnt devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm 2>/dev/null
 mnt devpts devpts /dev/pts
 mnt tmpfs shm /dev/shm
-mnt tmpfs tmp /tmp mode=1777
 mnt tmpfs run /run mode=755
+# Keep a view of the host's / for paths the tmpfs on /tmp is about to hide
+# (a checkout under /tmp, say).
+mkdir -p /run/host && mount --bind / /run/host
+mnt tmpfs tmp /tmp mode=1777
 mnt bpf bpffs /sys/fs/bpf
 mnt debugfs debugfs /sys/kernel/debug
 mnt tracefs tracefs /sys/kernel/tracing
 mnt cgroup2 cgroup2 /sys/fs/cgroup
 
+VMTEST_ROOT=$(param vmtest.root)
 VMTEST_BUILD=$(param vmtest.build)
 VMTEST_OUT=$(param vmtest.out)
 VMTEST_CWD=$(param vmtest.cwd)
-export VMTEST_BUILD VMTEST_OUT
+export VMTEST_ROOT VMTEST_BUILD VMTEST_OUT
+for d in "$VMTEST_ROOT" "$VMTEST_BUILD"; do
+	[ -d "$d" ] && continue
+	mkdir -p "$d" && mount --bind "/run/host$d" "$d"
+done
 mnt 9p vmtest-build "$VMTEST_BUILD" trans=virtio,version=9p2000.L,msize=512000,cache=mmap
 
 ip link set lo up

@@ -97,6 +97,33 @@ def parse_selfcheck(path):
     return suite
 
 
+def parse_kmemleak(path):
+    """Each unreferenced object whose backtrace names bpf or struct_ops
+    fails; other leaks are listed as skipped, for information."""
+    suite = Suite('kmemleak')
+    lines = read(path)
+    if lines is None:
+        suite.add('no kmemleak report (is CONFIG_DEBUG_KMEMLEAK on?)', 'FAIL')
+        return suite
+    blocks, cur = [], None
+    for line in lines:
+        if line.startswith('unreferenced object'):
+            cur = [line]
+            blocks.append(cur)
+        elif cur is not None:
+            cur.append(line)
+    for block in blocks:
+        trace = [l.strip() for l in block if l.strip().startswith('[<')]
+        ours = [l for l in trace if re.search(r'bpf|struct_ops', l)]
+        first = (ours or trace or ['?'])[0]
+        where = first.split('] ', 1)[-1]
+        suite.add('%s at %s' % (block[0].split(' (')[0], where),
+                  'FAIL' if ours else 'SKIP')
+    if not blocks:
+        suite.add('no unreferenced objects', 'OK')
+    return suite
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--test-progs')
@@ -104,6 +131,7 @@ def main():
                     help='comma-separated test_progs tests that must run')
     ap.add_argument('--sched-ext')
     ap.add_argument('--selfcheck')
+    ap.add_argument('--kmemleak')
     ap.add_argument('--extra-failure', action='append', default=[],
                     help='a failure found outside the suites (splat, ...)')
     args = ap.parse_args()
@@ -116,6 +144,8 @@ def main():
         suites.append(parse_sched_ext(args.sched_ext))
     if args.selfcheck:
         suites.append(parse_selfcheck(args.selfcheck))
+    if args.kmemleak:
+        suites.append(parse_kmemleak(args.kmemleak))
     if args.extra_failure:
         run = Suite('run')
         for what in args.extra_failure:
