@@ -448,9 +448,17 @@ vm_run() {
 # Kernel splats that fail a run, whatever the tests said.
 SPLAT_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|possible (circular|recursive)? ?locking|possible .*deadlock|suspicious RCU usage|rcu: INFO: .* stall|detected stall|blocked for more than|soft lockup|hard LOCKUP|Kernel panic|general protection fault|kernel BUG'
 
+# splat_check DMESG - a guest that died (panic) saves no dmesg; then scan
+# the console log next to it, which has the kernel's last words.
 splat_check() {
 	local dmesg=$1
-	[ -f "$dmesg" ] || { say "no dmesg saved"; return 1; }
+	if [ ! -f "$dmesg" ]; then
+		say "no dmesg saved; scanning the console log"
+		dmesg=$(dirname "$dmesg")/console.log
+		[ -f "$dmesg" ] || return 1
+		grep -E "$SPLAT_RE" "$dmesg" | sed 's/^/  /' | head -n 20
+		return 1
+	fi
 	if grep -E "$SPLAT_RE" "$dmesg" >"$dmesg.splats"; then
 		say "kernel splats in $(basename "$dmesg"):"
 		sed 's/^/  /' "$dmesg.splats" | head -n 20
