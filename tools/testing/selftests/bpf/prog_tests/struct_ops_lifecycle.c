@@ -20,7 +20,7 @@
  *	round.
  */
 #include <test_progs.h>
-#include <elf.h>
+#include <linux/elf.h>
 #include <pthread.h>
 #include <netinet/tcp.h>
 #include <bpf/btf.h>
@@ -329,7 +329,8 @@ static void test_map_ops(void)
 				break;
 		}
 		set_flag(&go, 1);
-		nr_upd = nr_del = 0;
+		nr_upd = 0;
+		nr_del = 0;
 		for (i = 0; i < started; i++) {
 			pthread_join(w[i].thread, NULL);
 			ASSERT_EQ(w[i].t.bad, 0, "unexpected errors");
@@ -435,6 +436,29 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/*
+ * Start a link_updater on @link, moving it between @a and @b, and let it
+ * go after a delay that varies with @round.
+ */
+static bool start_updater(struct link_worker *w, int *go, int link, int a,
+			  int b, bool stop_on_ebadf, int round)
+{
+	memset(w, 0, sizeof(*w));
+	w->link = link;
+	w->a = a;
+	w->b = b;
+	w->stop_on_ebadf = stop_on_ebadf;
+	w->go = go;
+	w->end = now_ms() + WAIT_MS;
+	set_flag(go, 0);
+	if (!ASSERT_OK(pthread_create(&w->thread, NULL, link_updater, w),
+		       "updater"))
+		return false;
+	set_flag(go, 1);
+	usleep((round % 4) * 3000);
+	return true;
+}
+
 static void test_close_vs_link_update(void)
 {
 	struct link_worker w;
@@ -452,23 +476,12 @@ static void test_close_vs_link_update(void)
 		}
 		id_a = map_id(a);
 		id_b = map_id(b);
-		memset(&w, 0, sizeof(w));
-		w.link = link;
-		w.a = a;
-		w.b = b;
-		w.stop_on_ebadf = true;
-		w.go = &go;
-		w.end = now_ms() + WAIT_MS;
-		set_flag(&go, 0);
-		if (!ASSERT_OK(pthread_create(&w.thread, NULL, link_updater, &w),
-			       "updater")) {
+		if (!start_updater(&w, &go, link, a, b, true, round)) {
 			close_fd(&link);
 			close_fd(&a);
 			close_fd(&b);
 			break;
 		}
-		set_flag(&go, 1);
-		usleep((round % 4) * 3000);
 		/*
 		 * No fd is opened until the updater is joined, so the fd
 		 * numbers it still uses cannot name anything else.
@@ -530,19 +543,8 @@ static void test_link_update_vs_detach(void)
 			goto next;
 		id_a = map_id(a);
 		id_b = map_id(b);
-		memset(&w, 0, sizeof(w));
-		w.link = link;
-		w.a = a;
-		w.b = b;
-		w.go = &go;
-		w.end = now_ms() + WAIT_MS;
-		set_flag(&go, 0);
-		if (!ASSERT_OK(pthread_create(&w.thread, NULL, link_updater, &w),
-			       "updater")) {
+		if (!start_updater(&w, &go, link, a, b, false, round))
 			goto next;
-		}
-		set_flag(&go, 1);
-		usleep((round % 4) * 3000);
 		ASSERT_OK(bpf_link_detach(link), "detach");
 		pthread_join(w.thread, NULL);
 
@@ -661,7 +663,8 @@ static void test_same_name(void)
 	int i, started = 0, regs = 0;
 	__u64 end = now_ms() + NAME_MS;
 
-	holders = max_holders = 0;
+	holders = 0;
+	max_holders = 0;
 	for (i = 0; i < ARRAY_SIZE(w); i++) {
 		w[i].go = &go;
 		w[i].use_link = i == 2;
@@ -762,8 +765,10 @@ static void test_switch_vs_delete(void)
 	__u32 id;
 	char buf[256];
 
-	for (i = 0; i < SW_SOCKS; i++)
-		srv[i] = cli[i] = -1;
+	for (i = 0; i < SW_SOCKS; i++) {
+		srv[i] = -1;
+		cli[i] = -1;
+	}
 	if (!ASSERT_OK_PTR(v, "value"))
 		return;
 	lfd = start_server(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 0);
@@ -869,7 +874,7 @@ out:
 static struct {
 	int kcore;
 	__u64 addr;
-	Elf64_Phdr *ph;
+	struct elf64_phdr *ph;
 	int phnum;
 } kc = { .kcore = -1 };
 
@@ -877,7 +882,7 @@ static bool kcore_open(void)
 {
 	char line[256], name[128], type;
 	unsigned long long addr;
-	Elf64_Ehdr eh;
+	struct elf64_hdr eh;
 	size_t sz;
 	FILE *f;
 
@@ -923,7 +928,7 @@ static long long jit_current(void)
 	int i;
 
 	for (i = 0; i < kc.phnum; i++) {
-		Elf64_Phdr *p = &kc.ph[i];
+		struct elf64_phdr *p = &kc.ph[i];
 
 		if (p->p_type != PT_LOAD || kc.addr < p->p_vaddr ||
 		    kc.addr + sizeof(val) > p->p_vaddr + p->p_filesz)
@@ -1029,7 +1034,8 @@ out:
 #define LIMIT_PAGES	4
 #define LIMIT_ROUNDS	4
 #define JIT_LIMIT	"/proc/sys/net/core/bpf_jit_limit"
-#define UNPRIV_CAPS	(1ULL << CAP_BPF | 1ULL << CAP_SYS_ADMIN)
+/* what lets a task past bpf_jit_limit */
+static const __u64 unpriv_caps = 1ULL << CAP_BPF | 1ULL << CAP_SYS_ADMIN;
 
 static int write_limit(long long val)
 {
@@ -1088,7 +1094,7 @@ static void test_limit(void)
 				goto out;
 		}
 		/* the charge is checked against the limit without these */
-		if (!ASSERT_OK(cap_disable_effective(UNPRIV_CAPS, &old_caps), "drop caps"))
+		if (!ASSERT_OK(cap_disable_effective(unpriv_caps, &old_caps), "drop caps"))
 			goto out;
 		for (i = 0; i <= LIMIT_PAGES; i++)
 			err[i] = map_update(fd[i], v);
