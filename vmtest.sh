@@ -28,6 +28,7 @@ VM_TIMEOUT=${VMTEST_TIMEOUT:-1800}
 VM_MEM=${VMTEST_MEM:-4G}
 VM_CPUS=${VMTEST_CPUS:-2}
 ACCEL=${VMTEST_ACCEL:-auto}
+QEMU_EXTRA=()
 LLVM_BIN=/usr/lib/llvm-19/bin
 SELFTESTS=tools/testing/selftests/bpf
 SCX_SELFTESTS=tools/testing/selftests/sched_ext
@@ -62,6 +63,10 @@ Commands:
                  each patch
   selfcheck      only the harness's own checks (a failing command, a splat
                  and a hung VM must each fail a run)
+  bench          the struct_ops benchmark on two kernels, the base's
+                 bpf_struct_ops.c (build/linux-base) and ours: guest
+                 instructions (TCG plugin) and wall-clock, side by side;
+                 JSON in build/bench/results.json
 
 Options:
   --debug        use the debug config (KASAN, lockdep, kmemleak, ...) in
@@ -74,6 +79,8 @@ Environment:
   VMTEST_ACCEL   auto | kvm | tcg (default auto: probe KVM, else TCG)
   VMTEST_TIMEOUT seconds before a VM is killed (default $VM_TIMEOUT)
   VMTEST_MEM, VMTEST_CPUS  guest memory and CPUs (default $VM_MEM, $VM_CPUS)
+  BENCH_CALLS, BENCH_REPS, BENCH_MAPS, BENCH_MIB  bench sizes (default
+                 100000 calls, 5 runs, 1000 maps, 32 MiB)
 
 Logs: build/logs/<stage>.log.  Guest output: build/results/.
 EOF
@@ -186,11 +193,18 @@ stage_base() {
 # Stage 3: assemble - base + our files + patches/series, keeping the mtime
 # of every file whose content did not change so that make stays incremental.
 
-# Files of the repo that mirror the kernel tree, relative to $ROOT.
+# Files of the repo that mirror the kernel tree, relative to $ROOT.  The
+# bench's base variant keeps the base's bpf_struct_ops.c.
 overlay_files() {
 	local d
 	for d in $OVERLAY_DIRS; do
-		[ -d "$ROOT/$d" ] && (cd "$ROOT" && find "$d" -type f)
+		[ -d "$ROOT/$d" ] || continue
+		(cd "$ROOT" && find "$d" -type f) |
+			if [ "$VARIANT" = base ]; then
+				grep -vxF kernel/bpf/bpf_struct_ops.c
+			else
+				cat
+			fi
 	done
 	return 0
 }
@@ -287,7 +301,7 @@ config_inputs() {
 stage_config() {
 	stage_begin config "x86_64 defconfig + selftests/bpf config + config/*.config ($VARIANT)"
 	local inputs f hash
-	inputs=$(for f in $(config_inputs); do [ -f "$f" ] && echo "$f"; done)
+	inputs=$(for f in $(config_inputs); do [ ! -f "$f" ] || echo "$f"; done)
 	# shellcheck disable=SC2086
 	hash=$(cat "$TREE/arch/x86/configs/x86_64_defconfig" $inputs | sha256sum | cut -d' ' -f1)
 	if [ -f "$TREE/.config" ] && [ "$(cat "$TREE/.vmtest-config" 2>/dev/null)" = "$hash" ]; then
@@ -426,7 +440,8 @@ qemu_boot() {
 		-smp "$VM_CPUS" -m "$VM_MEM" \
 		-kernel "$TREE/arch/x86/boot/bzImage" -append "$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs local,path="$BUILD",mount_tag=vmtest-build,security_model=none,multidevs=remap
+		-virtfs local,path="$BUILD",mount_tag=vmtest-build,security_model=none,multidevs=remap \
+		"${QEMU_EXTRA[@]}"
 }
 
 # vm_run OUTDIR COMMAND - run COMMAND (a shell snippet) in a fresh VM and
@@ -824,6 +839,110 @@ cmd_series() {
 	return "$rc"
 }
 
+# ---------------------------------------------------------------------------
+# Command: bench - the struct_ops benchmark (tools/testing/selftests/bpf/
+# struct_ops_bench, harness/bench.sh) on the base's bpf_struct_ops.c and on
+# ours.  The two kernels differ in one file: the base variant's tree starts
+# as a copy of ours and rebuilds incrementally.  Guest instructions are
+# counted by a TCG plugin (harness/insn_count.c), so the bench always runs
+# under single-threaded TCG, on one vCPU.
+
+BENCH_REL=$SELFTESTS/struct_ops_bench
+BENCH_OUT=$BUILD/bench
+
+# The plugin, built against qemu-plugin.h from Debian's QEMU source: a
+# private apt state in build/bench/apt with a deb-src line for the suite
+# and mirror the host uses, so the host's apt configuration is untouched.
+bench_plugin() {
+	local dir=$BENCH_OUT/plugin apt=$BENCH_OUT/apt mirror suite opts orig
+	mkdir -p "$dir" "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/src"
+	if [ ! -s "$dir/qemu-plugin.h" ]; then
+		mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+			sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p; s/^deb \(http[^ ]*\/debian\) .*/\1/p' |
+			head -n 1 || true)
+		mirror=${mirror:-http://deb.debian.org/debian}
+		suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
+			>"$apt/sources.list"
+		opts="-o Dir::Etc::SourceList=$apt/sources.list -o Dir::Etc::SourceParts=/dev/null
+		      -o Dir::State::Lists=$apt/lists -o Dir::Cache=$apt/cache
+		      -o APT::Sandbox::User=$(id -un)"
+		say "fetching QEMU's source from $mirror $suite for qemu-plugin.h"
+		# shellcheck disable=SC2086
+		logged bench apt-get $opts update
+		# shellcheck disable=SC2086
+		(cd "$apt/src" && logged bench apt-get $opts source --download-only qemu)
+		orig=$(ls "$apt"/src/qemu_*.orig.tar.* | head -n 1)
+		tar -xf "$orig" --wildcards -O '*/include/qemu/qemu-plugin.h' >"$dir/qemu-plugin.h.new"
+		mv "$dir/qemu-plugin.h.new" "$dir/qemu-plugin.h"
+		say "qemu-plugin.h from $(basename "$orig")"
+	fi
+	logged bench gcc -shared -fPIC -O2 -Wall -I"$dir" -o "$dir/insn_count.so" \
+		"$ROOT/harness/insn_count.c"
+	say "plugin: $dir/insn_count.so ($(qemu-system-x86_64 --version | head -n 1))"
+}
+
+# The module for the tree in $TREE; with "all", the runner and BPF objects too.
+bench_make() {
+	PATH=$LLVM_BIN:$PATH logged bench make -C "$TREE/$BENCH_REL" \
+		KDIR="$TREE" CC=gcc "${1:-module}"
+}
+
+# The base variant: a copy of our built tree, then the usual stages.
+bench_base_tree() {
+	local ours=$1
+	use_variant base
+	if [ ! -d "$TREE" ]; then
+		say "seeding $TREE from $ours (they differ in one file)"
+		cp -a "$ours" "$TREE"
+		cp -a "$BUILD/.modules-stamp" "$MODULES_STAMP" 2>/dev/null || true
+	fi
+	stage_assemble
+	stage_config
+	stage_begin build "base variant: bzImage + modules, bpf_bench_ops.ko"
+	build_kernel
+	bench_make module
+	say "kernel: $(make -s -C "$TREE" kernelrelease) (base bpf_struct_ops.c)"
+	stage_end
+}
+
+# bench_boot NAME TOOLS - boot $TREE with the plugin and run harness/bench.sh.
+bench_boot() {
+	local name=$1 tools=$2 out=$BENCH_OUT/$1 rc=0
+	QEMU_EXTRA=(-plugin "$BENCH_OUT/plugin/insn_count.so,out=$out.insns")
+	vm_run "$out" "BENCH_CALLS=${BENCH_CALLS:-100000} BENCH_REPS=${BENCH_REPS:-5} \
+BENCH_MAPS=${BENCH_MAPS:-1000} BENCH_MIB=${BENCH_MIB:-32} \
+bash $ROOT/harness/bench.sh $TREE $tools > \$VMTEST_OUT/bench.jsonl" >/dev/null || rc=$?
+	QEMU_EXTRA=()
+	mv "$out.insns" "$out/insns.txt" 2>/dev/null || true
+	grep '^bench:' "$out/console.log" | sed 's/^/  /' || true
+	[ "$rc" -eq 0 ] || { tail -n 30 "$out/console.log"; die "bench on $name failed (status $rc)"; }
+	splat_check "$out/dmesg.txt" || die "kernel splat during the bench on $name"
+}
+
+cmd_bench() {
+	build_all
+	stage_begin bench-tools "runner, BPF objects, module; the TCG plugin"
+	bench_make all
+	bench_plugin
+	stage_end
+	local ours=$TREE
+	bench_base_tree "$ours"
+
+	stage_begin boot "the bench on each kernel (TCG, one vCPU: the plugin counts instructions)"
+	VM_ACCEL=tcg VM_CPUS=1
+	mkdir -p "$BENCH_OUT"
+	bench_boot base "$ours"
+	TREE=$ours
+	bench_boot ours "$ours"
+	stage_end
+
+	stage_begin report "side by side, ratios; JSON"
+	python3 "$ROOT/harness/bench_report.py" --json "$BENCH_OUT/results.json" \
+		"base=$BENCH_OUT/base" "ours=$BENCH_OUT/ours"
+	stage_end
+}
+
 # use_variant NAME - build and boot a second config (config/NAME/*.config on
 # top of the normal fragments) in its own tree and results folder.
 use_variant() {
@@ -842,7 +961,7 @@ main() {
 		-j*) JOBS=${1#-j}; shift ;;
 		--debug) use_variant debug; shift ;;
 		--) shift; cmd_exec "$@"; return ;;
-		run|test|build|shell|selfcheck|docs|series)
+		run|test|build|shell|selfcheck|docs|series|bench)
 			local c=$1; shift
 			[ $# -eq 0 ] || die "unexpected arguments: $*"
 			case "$c" in
@@ -853,6 +972,7 @@ main() {
 			selfcheck) cmd_selfcheck ;;
 			docs) cmd_docs ;;
 			series) cmd_series ;;
+			bench) cmd_bench ;;
 			esac
 			return ;;
 		*) usage >&2; die "unknown command: $1" ;;
