@@ -895,7 +895,6 @@ bench_base_tree() {
 	if [ ! -d "$TREE" ]; then
 		say "seeding $TREE from $ours (they differ in one file)"
 		cp -a "$ours" "$TREE"
-		cp -a "$BUILD/.modules-stamp" "$MODULES_STAMP" 2>/dev/null || true
 	fi
 	stage_assemble
 	stage_config
@@ -910,8 +909,9 @@ bench_base_tree() {
 bench_boot() {
 	local name=$1 tools=$2 out=$BENCH_OUT/$1 rc=0
 	QEMU_EXTRA=(-plugin "$BENCH_OUT/plugin/insn_count.so,out=$out.insns")
-	vm_run "$out" "BENCH_CALLS=${BENCH_CALLS:-100000} BENCH_REPS=${BENCH_REPS:-5} \
-BENCH_MAPS=${BENCH_MAPS:-1000} BENCH_MIB=${BENCH_MIB:-32} \
+	# Unset sizes stay empty: harness/bench.sh has the defaults.
+	vm_run "$out" "BENCH_CALLS=${BENCH_CALLS:-} BENCH_REPS=${BENCH_REPS:-} \
+BENCH_MAPS=${BENCH_MAPS:-} BENCH_MIB=${BENCH_MIB:-} \
 bash $ROOT/harness/bench.sh $TREE $tools > \$VMTEST_OUT/bench.jsonl" >/dev/null || rc=$?
 	QEMU_EXTRA=()
 	mv "$out.insns" "$out/insns.txt" 2>/dev/null || true
