@@ -141,12 +141,6 @@ static const struct bpf_struct_ops *st_ops_of(const struct bpf_struct_ops_map *s
 	return st_map->st_ops_desc->st_ops;
 }
 
-/* Size of the kernel struct part (kvalue.data) of a map's value. */
-static u32 st_data_size(const struct bpf_map *map)
-{
-	return map->value_size - sizeof(struct bpf_struct_ops_value);
-}
-
 static u32 st_member_off(const struct btf_type *t, const struct btf_member *member)
 {
 	return __btf_member_bit_offset(t, member) / 8;
@@ -687,7 +681,11 @@ static void st_map_reset(struct bpf_struct_ops_map *st_map)
 /* Scratch state of one update. */
 struct st_map_update {
 	struct bpf_tramp_links *tlinks;	/* argument block for the JIT */
-	void *kdata;			/* the kernel struct being built */
+	/*
+	 * The kernel struct being built: kvalue.data itself, so that
+	 * ->init_member() and ->validate() see the pointer ->reg() gets.
+	 */
+	void *kdata;
 	const char *tname;		/* struct name, for the ksyms */
 	u32 image_off;			/* first free byte of the last page */
 };
@@ -695,7 +693,6 @@ struct st_map_update {
 static void st_update_fini(struct st_map_update *up)
 {
 	kfree(up->tlinks);
-	kfree(up->kdata);
 }
 
 static int st_update_init(struct bpf_struct_ops_map *st_map, struct st_map_update *up)
@@ -703,11 +700,9 @@ static int st_update_init(struct bpf_struct_ops_map *st_map, struct st_map_updat
 	const struct btf_type *t = st_map->st_ops_desc->type;
 
 	up->tlinks = kcalloc(BPF_TRAMP_MAX, sizeof(*up->tlinks), GFP_KERNEL);
-	up->kdata = kzalloc(st_data_size(&st_map->map), GFP_KERNEL);
-	if (!up->tlinks || !up->kdata) {
-		st_update_fini(up);
+	if (!up->tlinks)
 		return -ENOMEM;
-	}
+	up->kdata = st_map->kvalue.data;
 	up->tname = btf_name_by_offset(st_map->btf, t->name_off);
 	up->image_off = 0;
 	return 0;
@@ -917,8 +912,8 @@ static int st_map_build(struct bpf_struct_ops_map *st_map, struct st_map_update 
 }
 
 /*
- * Stage 3: let the subsystem validate the struct, make the trampolines
- * read-only and executable, and copy the struct into kvalue.
+ * Stage 3: let the subsystem validate the struct and make the trampolines
+ * read-only and executable.
  */
 static int st_map_publish(struct bpf_struct_ops_map *st_map, struct st_map_update *up)
 {
@@ -937,8 +932,6 @@ static int st_map_publish(struct bpf_struct_ops_map *st_map, struct st_map_updat
 		if (err)
 			return err;
 	}
-
-	memcpy(st_map->kvalue.data, up->kdata, st_data_size(&st_map->map));
 	return 0;
 }
 
