@@ -29,9 +29,14 @@
  *	Serialises BPF_MAP_UPDATE_ELEM calls on one map.  While the state is
  *	INIT it protects everything an update builds: uvalue, kvalue.data,
  *	tramps[]/nr_tramps and image_pages[]/image_pages_cnt.  Once the state
- *	has left INIT these are never written again until the map is freed.
- *	Only map_mem_usage reads the two counts without the lock, hence the
- *	WRITE_ONCE()/READ_ONCE() on them.
+ *	has left INIT, this file writes none of them again until the map is
+ *	freed; the subsystem may still write its own fields of kvalue.data
+ *	from ->reg() and ->update() (tcp_register_congestion_control() sets
+ *	the key and list of the tcp_congestion_ops, for one).
+ *	The two counts are read without the lock by map_mem_usage at any
+ *	time, hence the WRITE_ONCE()/READ_ONCE() on them, and by code that
+ *	runs when they can no longer change: ksym publishing right after a
+ *	successful update, and map free.
  *
  * kvalue.common.state
  *	An update stores READY or INUSE with smp_store_release() after the
@@ -43,6 +48,9 @@
  *	Serialises attaching, replacing and detaching maps through struct_ops
  *	links: the ->reg(), ->update() and ->unreg() calls made for a link and
  *	every store to st_link->map.  It is never nested with st_map->lock.
+ *	The one exception is the link's last put (st_link_dealloc()): nothing
+ *	else can reach the link then, so it calls ->unreg() and drops the map
+ *	without the mutex.
  *
  * RCU
  *	st_link->map is RCU-protected.  fdinfo and link_info read it under
