@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <sys/epoll.h>
 #include <bpf/btf.h>
+#include "struct_ops_common.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP		524
@@ -494,21 +495,13 @@ static int tcp_ksyms(int cnt[NR_TCP_PROGS])
 	return total;
 }
 
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
 /* Map free is deferred: wait (bounded) until no such symbol is left */
 static int wait_tcp_ksyms_gone(void)
 {
-	__u64 end = now_ms() + WAIT_MS;
+	__u64 end = st_now_ms() + WAIT_MS;
 	int cnt[NR_TCP_PROGS], n;
 
-	while ((n = tcp_ksyms(cnt)) > 0 && now_ms() < end)
+	while ((n = tcp_ksyms(cnt)) > 0 && st_now_ms() < end)
 		usleep(200000);
 	return n;
 }
@@ -526,9 +519,9 @@ static int testmod_refcnt(void)
 static int settled_testmod_refcnt(void)
 {
 	int last = testmod_refcnt(), cur, stable = 0;
-	__u64 end = now_ms() + WAIT_MS;
+	__u64 end = st_now_ms() + WAIT_MS;
 
-	while (stable < 20 && now_ms() < end) {
+	while (stable < 20 && st_now_ms() < end) {
 		usleep(100000);
 		cur = testmod_refcnt();
 		stable = cur == last ? stable + 1 : 0;
@@ -539,10 +532,10 @@ static int settled_testmod_refcnt(void)
 
 static int wait_testmod_refcnt(int want)
 {
-	__u64 end = now_ms() + WAIT_MS;
+	__u64 end = st_now_ms() + WAIT_MS;
 	int cur;
 
-	while ((cur = testmod_refcnt()) != want && now_ms() < end)
+	while ((cur = testmod_refcnt()) != want && st_now_ms() < end)
 		usleep(100000);
 	return cur;
 }

@@ -20,13 +20,13 @@
  *	round.
  */
 #include <test_progs.h>
-#include <linux/elf.h>
 #include <pthread.h>
 #include <netinet/tcp.h>
 #include <bpf/btf.h>
 #include "cap_helpers.h"
 #include "network_helpers.h"
 #include "struct_ops_lifecycle.skel.h"
+#include "struct_ops_common.h"
 
 #define TCP_CONG_NON_RESTRICTED	0x1
 #define WAIT_MS			20000
@@ -59,14 +59,6 @@ static int flag(int *f)
 static void set_flag(int *f, int val)
 {
 	__atomic_store_n(f, val, __ATOMIC_RELEASE);
-}
-
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
 static int member_off(const struct btf *btf, __u32 id, const char *name)
@@ -188,23 +180,6 @@ static __u32 map_id(int fd)
 	return bpf_map_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-/* Wait (bounded) until no map has this id: 0, else the last lookup */
-static int wait_map_gone(__u32 id)
-{
-	__u64 end = now_ms() + WAIT_MS;
-	int fd;
-
-	for (;;) {
-		fd = bpf_map_get_fd_by_id(id);
-		if (fd < 0)
-			return fd == -ENOENT ? 0 : fd;
-		close(fd);
-		if (now_ms() >= end)
-			return 1;
-		usleep(20000);
-	}
-}
-
 /* Is @name in net.ipv4.tcp_available_congestion_control? */
 static int ca_available(const char *name)
 {
@@ -309,11 +284,11 @@ static void test_map_ops(void)
 	void *v = tcp_value("lc_ops", true);
 	void *buf = calloc(1, lc.value_size);
 	int round, i, fd, err, nr_upd, nr_del, started, rounds = 0;
-	__u64 end = now_ms() + OPS_MS;
+	__u64 end = st_now_ms() + OPS_MS;
 
 	if (!ASSERT_OK_PTR(v, "value") || !ASSERT_OK_PTR(buf, "buf"))
 		goto out;
-	for (round = 0; round < OPS_ROUNDS && now_ms() < end; round++) {
+	for (round = 0; round < OPS_ROUNDS && st_now_ms() < end; round++) {
 		fd = tcp_map(0);
 		if (!ASSERT_OK_FD(fd, "create"))
 			break;
@@ -395,7 +370,7 @@ static void *link_updater(void *arg)
 
 	while (!flag(w->go))
 		sched_yield();
-	while (now_ms() < w->end) {
+	while (st_now_ms() < w->end) {
 		err = bpf_link_update(w->link, w->t.ok & 1 ? w->a : w->b, NULL);
 		count(&w->t, err, -EBADF, -ENOLINK);
 		if (!err && w->t.err2)
@@ -449,7 +424,7 @@ static bool start_updater(struct link_worker *w, int *go, int link, int a,
 	w->b = b;
 	w->stop_on_ebadf = stop_on_ebadf;
 	w->go = go;
-	w->end = now_ms() + WAIT_MS;
+	w->end = st_now_ms() + WAIT_MS;
 	set_flag(go, 0);
 	if (!ASSERT_OK(pthread_create(&w->thread, NULL, link_updater, w),
 		       "updater"))
@@ -465,9 +440,9 @@ static void test_close_vs_link_update(void)
 	int go;
 	int round, a, b, link, rounds = 0, total_ok = 0;
 	__u32 id_a, id_b;
-	__u64 end = now_ms() + CLOSE_MS;
+	__u64 end = st_now_ms() + CLOSE_MS;
 
-	for (round = 0; round < CLOSE_ROUNDS && now_ms() < end; round++) {
+	for (round = 0; round < CLOSE_ROUNDS && st_now_ms() < end; round++) {
 		if (!link_pair(&a, &b, &link, "lc_close")) {
 			close_fd(&link);
 			close_fd(&a);
@@ -536,9 +511,9 @@ static void test_link_update_vs_detach(void)
 	struct bpf_link_info info;
 	__u32 len, id_a, id_b;
 	int round, a, b, link, rounds = 0;
-	__u64 end = now_ms() + DETACH_MS;
+	__u64 end = st_now_ms() + DETACH_MS;
 
-	for (round = 0; round < DETACH_ROUNDS && now_ms() < end; round++) {
+	for (round = 0; round < DETACH_ROUNDS && st_now_ms() < end; round++) {
 		if (!link_pair(&a, &b, &link, "lc_detach"))
 			goto next;
 		id_a = map_id(a);
@@ -616,7 +591,7 @@ static void *name_worker(void *arg)
 
 	while (!flag(w->go))
 		sched_yield();
-	for (i = 0; v && i < NAME_ITERS && now_ms() < w->end; i++) {
+	for (i = 0; v && i < NAME_ITERS && st_now_ms() < w->end; i++) {
 		fd = tcp_map(w->use_link ? BPF_F_LINK : 0);
 		if (fd < 0) {
 			w->create_err = fd;
@@ -661,7 +636,7 @@ static void test_same_name(void)
 	struct name_worker w[3] = {};
 	int go = 0;
 	int i, started = 0, regs = 0;
-	__u64 end = now_ms() + NAME_MS;
+	__u64 end = st_now_ms() + NAME_MS;
 
 	holders = 0;
 	max_holders = 0;
@@ -729,7 +704,7 @@ static void *sw_worker(void *arg)
 	w->cap_err = cap_disable_effective(1ULL << CAP_NET_ADMIN, NULL);
 	if (w->cap_err)
 		return NULL;
-	while (now_ms() < w->end) {
+	while (st_now_ms() < w->end) {
 		err = set_cc(w->sock, "lc_sw");
 		if (!err) {
 			w->sw_ok++;
@@ -761,7 +736,7 @@ static void test_switch_vs_delete(void)
 	int deleted;
 	void *v = tcp_value("lc_sw", true);
 	int init_before, rounds = 0;
-	__u64 end = now_ms() + SW_MS, wait_end;
+	__u64 end = st_now_ms() + SW_MS, wait_end;
 	__u32 id;
 	char buf[256];
 
@@ -783,7 +758,7 @@ static void test_switch_vs_delete(void)
 			goto out;
 	}
 
-	for (round = 0; round < SW_ROUNDS && now_ms() < end; round++) {
+	for (round = 0; round < SW_ROUNDS && st_now_ms() < end; round++) {
 		fd = tcp_map(0);
 		if (!ASSERT_OK_FD(fd, "create"))
 			break;
@@ -805,8 +780,8 @@ static void test_switch_vs_delete(void)
 			started++;
 		}
 		/* let every socket run lc_sw, then delete it under them */
-		wait_end = now_ms() + WAIT_MS;
-		for (i = 0; i < started && now_ms() < wait_end; )
+		wait_end = st_now_ms() + WAIT_MS;
+		for (i = 0; i < started && st_now_ms() < wait_end; )
 			if (__atomic_load_n(&w[i].sw_ok, __ATOMIC_RELAXED))
 				i++;
 			else
@@ -869,104 +844,6 @@ out:
 }
 
 /* struct_ops_jit_charge */
-
-/* bpf_jit_current, read from /proc/kcore at its kallsyms address */
-static struct {
-	int kcore;
-	__u64 addr;
-	struct elf64_phdr *ph;
-	int phnum;
-} kc = { .kcore = -1 };
-
-static bool kcore_open(void)
-{
-	char line[256], name[128], type;
-	unsigned long long addr;
-	struct elf64_hdr eh;
-	size_t sz;
-	FILE *f;
-
-	f = fopen("/proc/kallsyms", "re");
-	if (!ASSERT_OK_PTR(f, "kallsyms"))
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %c %127s", &addr, &type, name) == 3 &&
-		    !strcmp(name, "bpf_jit_current")) {
-			kc.addr = addr;
-			break;
-		}
-	fclose(f);
-	if (!ASSERT_NEQ(kc.addr, 0, "bpf_jit_current address"))
-		return false;
-
-	kc.kcore = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
-	if (!ASSERT_OK_FD(kc.kcore, "/proc/kcore"))
-		return false;
-	if (!ASSERT_EQ(pread(kc.kcore, &eh, sizeof(eh), 0), sizeof(eh), "ELF header"))
-		return false;
-	sz = (size_t)eh.e_phnum * sizeof(*kc.ph);
-	kc.ph = malloc(sz);
-	if (!ASSERT_OK_PTR(kc.ph, "phdrs"))
-		return false;
-	kc.phnum = eh.e_phnum;
-	return ASSERT_EQ(pread(kc.kcore, kc.ph, sz, eh.e_phoff), sz, "program headers");
-}
-
-static void kcore_close(void)
-{
-	if (kc.kcore >= 0)
-		close(kc.kcore);
-	free(kc.ph);
-	memset(&kc, 0, sizeof(kc));
-	kc.kcore = -1;
-}
-
-/* bpf_jit_current in bytes, or a negative errno */
-static long long jit_current(void)
-{
-	long long val;
-	int i;
-
-	for (i = 0; i < kc.phnum; i++) {
-		struct elf64_phdr *p = &kc.ph[i];
-
-		if (p->p_type != PT_LOAD || kc.addr < p->p_vaddr ||
-		    kc.addr + sizeof(val) > p->p_vaddr + p->p_filesz)
-			continue;
-		if (pread(kc.kcore, &val, sizeof(val),
-			  p->p_offset + kc.addr - p->p_vaddr) != sizeof(val))
-			return -errno;
-		return val;
-	}
-	return -ENOENT;
-}
-
-/* The value once it has not moved for 1s */
-static long long settled_jit_current(void)
-{
-	long long last = jit_current(), cur;
-	__u64 end = now_ms() + WAIT_MS;
-	int stable = 0;
-
-	while (stable < 10 && now_ms() < end) {
-		usleep(100000);
-		cur = jit_current();
-		stable = cur == last ? stable + 1 : 0;
-		last = cur;
-	}
-	return last;
-}
-
-/* Wait (bounded) for bpf_jit_current to come back to @want */
-static long long wait_jit_current(long long want)
-{
-	__u64 end = now_ms() + WAIT_MS;
-	long long cur;
-
-	while ((cur = jit_current()) != want && now_ms() < end)
-		usleep(20000);
-	return cur;
-}
 
 #define CHARGE_MAPS	16
 #define CHARGE_LOOPS	64
@@ -1033,37 +910,8 @@ out:
 
 #define LIMIT_PAGES	4
 #define LIMIT_ROUNDS	4
-#define JIT_LIMIT	"/proc/sys/net/core/bpf_jit_limit"
 /* what lets a task past bpf_jit_limit */
 static const __u64 unpriv_caps = 1ULL << CAP_BPF | 1ULL << CAP_SYS_ADMIN;
-
-static int write_limit(long long val)
-{
-	char buf[32];
-	int fd, n, err = 0;
-
-	fd = open(JIT_LIMIT, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%lld\n", val);
-	if (write(fd, buf, n) != n)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-static long long read_limit(void)
-{
-	char buf[32] = {};
-	int fd, n;
-
-	fd = open(JIT_LIMIT, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n <= 0 ? -EIO : atoll(buf);
-}
 
 static void test_limit(void)
 {
@@ -1076,14 +924,14 @@ static void test_limit(void)
 
 	for (i = 0; i <= LIMIT_PAGES; i++)
 		fd[i] = -1;
-	old_limit = read_limit();
+	old_limit = read_jit_limit();
 	if (!ASSERT_OK_PTR(v, "value") || !ASSERT_GT(old_limit, 0, "bpf_jit_limit"))
 		goto out;
 	base = settled_jit_current();
 	if (!ASSERT_GT(base, 0, "bpf_jit_current"))
 		goto out;
 	/* room for LIMIT_PAGES trampoline pages of unprivileged tasks */
-	if (!ASSERT_OK(write_limit(base + LIMIT_PAGES * page), "lower bpf_jit_limit"))
+	if (!ASSERT_OK(write_jit_limit(base + LIMIT_PAGES * page), "lower bpf_jit_limit"))
 		goto out;
 	lowered = true;
 
@@ -1117,7 +965,7 @@ out:
 	for (i = 0; i <= LIMIT_PAGES; i++)
 		close_fd(&fd[i]);
 	if (lowered)
-		ASSERT_OK(write_limit(old_limit), "restore bpf_jit_limit");
+		ASSERT_OK(write_jit_limit(old_limit), "restore bpf_jit_limit");
 	free(v);
 }
 

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers the struct_ops tests share: waiting for a map to be freed, and
+ * the JIT's module memory budget: bpf_jit_current, read from /proc/kcore
+ * at its kallsyms address, and net.core.bpf_jit_limit.  Both are global:
+ * tests that use them are serial_test_*.
+ */
+#ifndef __STRUCT_OPS_COMMON_H
+#define __STRUCT_OPS_COMMON_H
+
+#include <test_progs.h>
+#include <linux/elf.h>
+
+#define ST_WAIT_MS	20000
+#define JIT_LIMIT	"/proc/sys/net/core/bpf_jit_limit"
+
+static inline __u64 st_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/* Wait (bounded) until no map has this id: 0, else the last lookup */
+static inline int wait_map_gone(__u32 id)
+{
+	__u64 end = st_now_ms() + ST_WAIT_MS;
+	int fd;
+
+	for (;;) {
+		fd = bpf_map_get_fd_by_id(id);
+		if (fd < 0)
+			return fd == -ENOENT ? 0 : fd;
+		close(fd);
+		if (st_now_ms() >= end)
+			return 1;
+		usleep(20000);
+	}
+}
+
+static struct {
+	int kcore;
+	__u64 addr;
+	struct elf64_phdr *ph;
+	int phnum;
+} kc = { .kcore = -1 };
+
+static inline bool kcore_open(void)
+{
+	char line[256], name[128], type;
+	unsigned long long addr;
+	struct elf64_hdr eh;
+	size_t sz;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!ASSERT_OK_PTR(f, "kallsyms"))
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %127s", &addr, &type, name) == 3 &&
+		    !strcmp(name, "bpf_jit_current")) {
+			kc.addr = addr;
+			break;
+		}
+	fclose(f);
+	if (!ASSERT_NEQ(kc.addr, 0, "bpf_jit_current address"))
+		return false;
+
+	kc.kcore = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+	if (!ASSERT_OK_FD(kc.kcore, "/proc/kcore"))
+		return false;
+	if (!ASSERT_EQ(pread(kc.kcore, &eh, sizeof(eh), 0), sizeof(eh), "ELF header"))
+		return false;
+	sz = (size_t)eh.e_phnum * sizeof(*kc.ph);
+	kc.ph = malloc(sz);
+	if (!ASSERT_OK_PTR(kc.ph, "phdrs"))
+		return false;
+	kc.phnum = eh.e_phnum;
+	return ASSERT_EQ(pread(kc.kcore, kc.ph, sz, eh.e_phoff), sz, "program headers");
+}
+
+static inline void kcore_close(void)
+{
+	if (kc.kcore >= 0)
+		close(kc.kcore);
+	free(kc.ph);
+	memset(&kc, 0, sizeof(kc));
+	kc.kcore = -1;
+}
+
+/* bpf_jit_current in bytes, or a negative errno */
+static inline long long jit_current(void)
+{
+	long long val;
+	int i;
+
+	for (i = 0; i < kc.phnum; i++) {
+		struct elf64_phdr *p = &kc.ph[i];
+
+		if (p->p_type != PT_LOAD || kc.addr < p->p_vaddr ||
+		    kc.addr + sizeof(val) > p->p_vaddr + p->p_filesz)
+			continue;
+		if (pread(kc.kcore, &val, sizeof(val),
+			  p->p_offset + kc.addr - p->p_vaddr) != sizeof(val))
+			return -errno;
+		return val;
+	}
+	return -ENOENT;
+}
+
+/* The value once it has not moved for 1s */
+static inline long long settled_jit_current(void)
+{
+	long long last = jit_current(), cur;
+	__u64 end = st_now_ms() + ST_WAIT_MS;
+	int stable = 0;
+
+	while (stable < 10 && st_now_ms() < end) {
+		usleep(100000);
+		cur = jit_current();
+		stable = cur == last ? stable + 1 : 0;
+		last = cur;
+	}
+	return last;
+}
+
+/* Wait (bounded) for bpf_jit_current to come back to @want */
+static inline long long wait_jit_current(long long want)
+{
+	__u64 end = st_now_ms() + ST_WAIT_MS;
+	long long cur;
+
+	while ((cur = jit_current()) != want && st_now_ms() < end)
+		usleep(20000);
+	return cur;
+}
+
+static inline int write_jit_limit(long long val)
+{
+	char buf[32];
+	int fd, n, err = 0;
+
+	fd = open(JIT_LIMIT, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%lld\n", val);
+	if (write(fd, buf, n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static inline long long read_jit_limit(void)
+{
+	char buf[32] = {};
+	int fd, n;
+
+	fd = open(JIT_LIMIT, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n <= 0 ? -EIO : atoll(buf);
+}
+
+#endif /* __STRUCT_OPS_COMMON_H */
