@@ -1474,7 +1474,7 @@ static void teardown(void)
 	memset(&ctx, 0, sizeof(ctx));
 }
 
-void test_struct_ops_contract(void)
+void serial_test_struct_ops_contract(void)
 {
 	if (!setup())
 		goto out;

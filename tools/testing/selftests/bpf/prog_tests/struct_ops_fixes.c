@@ -349,7 +349,7 @@ out:
 	tcp_ca_update__destroy(skel);
 }
 
-void test_struct_ops_fixes(void)
+void serial_test_struct_ops_fixes(void)
 {
 	if (test__start_subtest("owner"))
 		test_owner();

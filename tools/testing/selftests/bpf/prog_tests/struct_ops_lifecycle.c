@@ -969,7 +969,7 @@ out:
 	free(v);
 }
 
-void test_struct_ops_jit_charge(void)
+void serial_test_struct_ops_jit_charge(void)
 {
 	if (!lc_setup() || !kcore_open())
 		goto out;

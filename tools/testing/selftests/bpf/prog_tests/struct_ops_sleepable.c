@@ -374,7 +374,7 @@ out:
 	struct_ops_sleepable__destroy(caller_skel);
 }
 
-void test_struct_ops_sleepable_free(void)
+void serial_test_struct_ops_sleepable_free(void)
 {
 	if (test__start_subtest("blocked_prog"))
 		test_sleepable_free();
@@ -417,7 +417,7 @@ static int try_unload(void)
 	return delete_module("bpf_testmod", 0) ? -errno : 0;
 }
 
-void test_struct_ops_module_pin(void)
+void serial_test_struct_ops_module_pin(void)
 {
 	struct struct_ops_sleepable *skel = NULL;
 	struct bpf_link *link = NULL;
