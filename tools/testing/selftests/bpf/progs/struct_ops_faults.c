@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Progs for struct_ops_pages and struct_ops_fail_nth.  The tests build
+ * their own maps around them with raw bpf() calls, putting the prog
+ * named <prefix><member> into each member; the maps below tell libbpf
+ * what the progs attach to, and pg_ops is also attached as it is.
+ *
+ *   fi_*  - tcp_congestion_ops
+ *   fi2_* - bpf_testmod_ops2, one member
+ *   pg_*  - bpf_testmod_ops: test_2 and the 40 tramp_N members, which
+ *	     take two trampoline pages
+ */
+#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "../bpf_testmod/bpf_testmod.h"
+
+char _license[] SEC("license") = "GPL";
+
+/* tcp_congestion_ops: the bare minimum a congestion control must have */
+SEC("struct_ops")
+__u32 BPF_PROG(fi_ssthresh, struct sock *sk)
+{
+	return 2;
+}
+
+SEC("struct_ops")
+void BPF_PROG(fi_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
+{
+}
+
+SEC("struct_ops")
+__u32 BPF_PROG(fi_undo_cwnd, struct sock *sk)
+{
+	return 10;
+}
+
+SEC(".struct_ops.link")
+struct tcp_congestion_ops fi_tcp = {
+	.ssthresh	= (void *)fi_ssthresh,
+	.cong_avoid	= (void *)fi_cong_avoid,
+	.undo_cwnd	= (void *)fi_undo_cwnd,
+	.name		= "fi_tmpl",
+};
+
+/* bpf_testmod_ops2: ->reg() calls test_1 once */
+int fi2_calls;
+
+SEC("struct_ops")
+int BPF_PROG(fi2_test_1)
+{
+	__sync_fetch_and_add(&fi2_calls, 1);
+	return 0;
+}
+
+SEC(".struct_ops")
+struct bpf_testmod_ops2 fi2_ops = {
+	.test_1 = (void *)fi2_test_1,
+};
+
+/*
+ * bpf_testmod_ops: ->reg() calls test_2(N, tramp_N(N)) for each tramp_N,
+ * then test_2(4, data).  pg_a[] and pg_b[] log the calls in order.
+ */
+#define PG_MAX_CALLS	64
+
+int pg_a[PG_MAX_CALLS];
+int pg_b[PG_MAX_CALLS];
+unsigned int pg_nr_calls;
+
+SEC("struct_ops")
+void BPF_PROG(pg_test_2, int a, int b)
+{
+	unsigned int n = pg_nr_calls;
+
+	if (n < PG_MAX_CALLS) {
+		pg_a[n] = a;
+		pg_b[n] = b;
+	}
+	pg_nr_calls = n + 1;
+}
+
+/* tramp_N answers N in the second byte and its argument in the first */
+#define PG_TRAMP(N)					\
+	SEC("struct_ops")				\
+	int BPF_PROG(pg_tramp_##N, int value)		\
+	{						\
+		return (N) << 8 | (value & 0xff);	\
+	}
+
+PG_TRAMP(1)
+PG_TRAMP(2)
+PG_TRAMP(3)
+PG_TRAMP(4)
+PG_TRAMP(5)
+PG_TRAMP(6)
+PG_TRAMP(7)
+PG_TRAMP(8)
+PG_TRAMP(9)
+PG_TRAMP(10)
+PG_TRAMP(11)
+PG_TRAMP(12)
+PG_TRAMP(13)
+PG_TRAMP(14)
+PG_TRAMP(15)
+PG_TRAMP(16)
+PG_TRAMP(17)
+PG_TRAMP(18)
+PG_TRAMP(19)
+PG_TRAMP(20)
+PG_TRAMP(21)
+PG_TRAMP(22)
+PG_TRAMP(23)
+PG_TRAMP(24)
+PG_TRAMP(25)
+PG_TRAMP(26)
+PG_TRAMP(27)
+PG_TRAMP(28)
+PG_TRAMP(29)
+PG_TRAMP(30)
+PG_TRAMP(31)
+PG_TRAMP(32)
+PG_TRAMP(33)
+PG_TRAMP(34)
+PG_TRAMP(35)
+PG_TRAMP(36)
+PG_TRAMP(37)
+PG_TRAMP(38)
+PG_TRAMP(39)
+PG_TRAMP(40)
+
+SEC(".struct_ops.link")
+struct bpf_testmod_ops pg_ops = {
+	.test_2		= (void *)pg_test_2,
+	.data		= 13,
+	.tramp_1	= (void *)pg_tramp_1,
+	.tramp_2	= (void *)pg_tramp_2,
+	.tramp_3	= (void *)pg_tramp_3,
+	.tramp_4	= (void *)pg_tramp_4,
+	.tramp_5	= (void *)pg_tramp_5,
+	.tramp_6	= (void *)pg_tramp_6,
+	.tramp_7	= (void *)pg_tramp_7,
+	.tramp_8	= (void *)pg_tramp_8,
+	.tramp_9	= (void *)pg_tramp_9,
+	.tramp_10	= (void *)pg_tramp_10,
+	.tramp_11	= (void *)pg_tramp_11,
+	.tramp_12	= (void *)pg_tramp_12,
+	.tramp_13	= (void *)pg_tramp_13,
+	.tramp_14	= (void *)pg_tramp_14,
+	.tramp_15	= (void *)pg_tramp_15,
+	.tramp_16	= (void *)pg_tramp_16,
+	.tramp_17	= (void *)pg_tramp_17,
+	.tramp_18	= (void *)pg_tramp_18,
+	.tramp_19	= (void *)pg_tramp_19,
+	.tramp_20	= (void *)pg_tramp_20,
+	.tramp_21	= (void *)pg_tramp_21,
+	.tramp_22	= (void *)pg_tramp_22,
+	.tramp_23	= (void *)pg_tramp_23,
+	.tramp_24	= (void *)pg_tramp_24,
+	.tramp_25	= (void *)pg_tramp_25,
+	.tramp_26	= (void *)pg_tramp_26,
+	.tramp_27	= (void *)pg_tramp_27,
+	.tramp_28	= (void *)pg_tramp_28,
+	.tramp_29	= (void *)pg_tramp_29,
+	.tramp_30	= (void *)pg_tramp_30,
+	.tramp_31	= (void *)pg_tramp_31,
+	.tramp_32	= (void *)pg_tramp_32,
+	.tramp_33	= (void *)pg_tramp_33,
+	.tramp_34	= (void *)pg_tramp_34,
+	.tramp_35	= (void *)pg_tramp_35,
+	.tramp_36	= (void *)pg_tramp_36,
+	.tramp_37	= (void *)pg_tramp_37,
+	.tramp_38	= (void *)pg_tramp_38,
+	.tramp_39	= (void *)pg_tramp_39,
+	.tramp_40	= (void *)pg_tramp_40,
+};
