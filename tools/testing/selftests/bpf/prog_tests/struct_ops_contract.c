@@ -82,11 +82,13 @@ static struct {
 	__u32 user_btf_id;
 	struct st_type tcp;
 	struct st_type tmod;
+	struct st_type kd;	/* bpf_testmod_kdata_ops: has ->update() */
 	struct tcp_layout lay;
 	int tcp_prog[NR_TCP_PROGS];
 	__u32 tcp_prog_id[NR_TCP_PROGS];
 	int tmod_prog;		/* bpf_testmod_ops.test_1 */
 	int sock_prog;		/* a socket filter */
+	int array_map;		/* a map that is not a struct_ops map */
 } ctx;
 
 /* Helpers: BTF, programs, maps */
@@ -205,22 +207,31 @@ static int load_user_btf(__u32 *id)
 	return fd;
 }
 
-static int load_st_prog(const struct st_type *st, const char *member)
+/* "return 0" for member @idx of type @btf_id in BTF object @obj_fd */
+static int load_st_prog_at(__u32 btf_id, int obj_fd, __u32 idx,
+			   const char *license, __u32 flags)
 {
 	const struct bpf_insn insns[] = {
 		BPF_MOV64_IMM(BPF_REG_0, 0),
 		BPF_EXIT_INSN(),
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		    .attach_btf_id = btf_id,
+		    .attach_btf_obj_fd = obj_fd,
+		    .expected_attach_type = idx,
+		    .prog_flags = flags);
+
+	return bpf_prog_load(BPF_PROG_TYPE_STRUCT_OPS, NULL, license, insns,
+			     ARRAY_SIZE(insns), &opts);
+}
+
+static int load_st_prog(const struct st_type *st, const char *member)
+{
 	int idx = member_idx(st, member, NULL);
 
 	if (idx < 0)
 		return idx;
-	opts.attach_btf_id = st->type_id;
-	opts.attach_btf_obj_fd = st->obj_fd;
-	opts.expected_attach_type = idx;
-	return bpf_prog_load(BPF_PROG_TYPE_STRUCT_OPS, NULL, "GPL", insns,
-			     ARRAY_SIZE(insns), &opts);
+	return load_st_prog_at(st->type_id, st->obj_fd, idx, "GPL", 0);
 }
 
 static int load_sock_prog(void)
@@ -1125,6 +1136,8 @@ static void test_link_create(void)
 		  "link on a non-link map");
 	ASSERT_EQ(bpf_link_create(ctx.sock_prog, 0, BPF_STRUCT_OPS, NULL),
 		  -EINVAL, "link on a prog fd");
+	ASSERT_EQ(bpf_link_create(ctx.array_map, 0, BPF_STRUCT_OPS, NULL),
+		  -EINVAL, "link on an array map");
 	ASSERT_EQ(bpf_link_create(-1, 0, BPF_STRUCT_OPS, NULL), -EBADF,
 		  "link on fd -1");
 
@@ -1171,10 +1184,12 @@ static void test_link_update(void)
 	LIBBPF_OPTS(bpf_link_update_opts, opts);
 	void *v = calloc(1, ctx.tcp.value_size);
 	void *tv = calloc(1, ctx.tmod.value_size);
+	void *kv = calloc(1, ctx.kd.value_size);
 	int a = -1, b = -1, other = -1, plain = -1, unready = -1;
-	int tm = -1, link = -1, tlink = -1;
+	int tm = -1, link = -1, tlink = -1, kd = -1, kdlink = -1;
 
-	if (!ASSERT_OK_PTR(v, "v") || !ASSERT_OK_PTR(tv, "tv"))
+	if (!ASSERT_OK_PTR(v, "v") || !ASSERT_OK_PTR(tv, "tv") ||
+	    !ASSERT_OK_PTR(kv, "kv"))
 		goto out;
 
 	/* a and b: the same name, as tcp_update_congestion_control wants */
@@ -1184,9 +1199,11 @@ static void test_link_update(void)
 	plain = create_map(&ctx.tcp, 0);
 	unready = create_map(&ctx.tcp, BPF_F_LINK);
 	tm = create_map(&ctx.tmod, BPF_F_LINK);
+	kd = create_map(&ctx.kd, BPF_F_LINK);
 	if (!ASSERT_OK_FD(a, "a") || !ASSERT_OK_FD(b, "b") ||
 	    !ASSERT_OK_FD(other, "other") || !ASSERT_OK_FD(plain, "plain") ||
-	    !ASSERT_OK_FD(unready, "unready") || !ASSERT_OK_FD(tm, "testmod"))
+	    !ASSERT_OK_FD(unready, "unready") || !ASSERT_OK_FD(tm, "testmod") ||
+	    !ASSERT_OK_FD(kd, "kdata_ops"))
 		goto out;
 	tcp_value(v, "sctr_upd");
 	if (!ASSERT_OK(map_update(a, v), "update a") ||
@@ -1229,6 +1246,8 @@ static void test_link_update(void)
 	ASSERT_EQ(bpf_link_update(link, -1, NULL), -EBADF, "new map fd -1");
 	ASSERT_EQ(bpf_link_update(link, ctx.sock_prog, NULL), -EINVAL,
 		  "new map fd is a prog");
+	ASSERT_EQ(bpf_link_update(link, ctx.array_map, NULL), -EINVAL,
+		  "new map is an array");
 
 	/* new maps it cannot take */
 	ASSERT_EQ(bpf_link_update(link, plain, NULL), -EINVAL, "to a non-link map");
@@ -1241,12 +1260,24 @@ static void test_link_update(void)
 	if (ASSERT_OK_FD(tlink, "link testmod"))
 		ASSERT_EQ(bpf_link_update(tlink, b, NULL), -EINVAL,
 			  "bpf_testmod_ops link to tcp_congestion_ops");
+	/* both types have ->update(): the type check refuses */
+	if (ASSERT_OK(map_update(kd, kv), "update kdata_ops")) {
+		ASSERT_EQ(bpf_link_update(link, kd, NULL), -EINVAL,
+			  "tcp_congestion_ops link to bpf_testmod_kdata_ops");
+		kdlink = bpf_link_create(kd, 0, BPF_STRUCT_OPS, NULL);
+		if (ASSERT_OK_FD(kdlink, "link kdata_ops"))
+			ASSERT_EQ(bpf_link_update(kdlink, b, NULL), -EINVAL,
+				  "bpf_testmod_kdata_ops link to tcp_congestion_ops");
+		ASSERT_EQ(link_map_id(kdlink), map_id(kd), "kdata_ops link kept");
+	}
 
 	/* none of that moved the link or unregistered a */
 	ASSERT_EQ(link_map_id(link), map_id(a), "still a");
 	ASSERT_EQ(bpf_link_create(b, 0, BPF_STRUCT_OPS, NULL), -EEXIST,
 		  "name still registered");
 out:
+	close_fd(kdlink);
+	close_fd(kd);
 	close_fd(tlink);
 	close_fd(link);
 	close_fd(tm);
@@ -1255,6 +1286,7 @@ out:
 	close_fd(other);
 	close_fd(b);
 	close_fd(a);
+	free(kv);
 	free(tv);
 	free(v);
 }
@@ -1317,6 +1349,119 @@ out:
 	close_fd(b);
 	close_fd(a);
 	free(got);
+	free(v);
+}
+
+/* BPF_PROG_LOAD of struct_ops progs: what check_struct_ops_btf_id refuses */
+static void test_prog_load(void)
+{
+	const struct st_type *tcp = &ctx.tcp, *tmod = &ctx.tmod;
+	const struct btf_type *t;
+	int id, idx, fd;
+
+	ASSERT_EQ(load_st_prog_at(0, 0, 0, "GPL", 0), -ENOTSUPP,
+		  "attach_btf_id 0");
+	id = btf__find_by_name_kind(ctx.vmlinux, "sock", BTF_KIND_STRUCT);
+	if (ASSERT_GT(id, 0, "struct sock"))
+		ASSERT_EQ(load_st_prog_at(id, 0, 0, "GPL", 0), -ENOTSUPP,
+			  "not a struct_ops type");
+	t = btf__type_by_id(tcp->btf, tcp->type_id);
+	ASSERT_EQ(load_st_prog_at(tcp->type_id, 0, btf_vlen(t), "GPL", 0),
+		  -EINVAL, "member index past the last member");
+	idx = member_idx(tcp, "name", NULL);
+	if (ASSERT_GE(idx, 0, "tcp_congestion_ops.name"))
+		ASSERT_EQ(load_st_prog_at(tcp->type_id, 0, idx, "GPL", 0),
+			  -EINVAL, "member that is not a function pointer");
+	idx = member_idx(tcp, "ssthresh", NULL);
+	ASSERT_EQ(load_st_prog_at(tcp->type_id, 0, idx, "Dual MIT/GPL", 0) >= 0,
+		  true, "a GPL compatible license");
+	ASSERT_EQ(load_st_prog_at(tcp->type_id, 0, idx, "MIT", 0), -EINVAL,
+		  "a license that is not GPL compatible");
+	idx = member_idx(tmod, "unsupported_ops", NULL);
+	if (ASSERT_GE(idx, 0, "bpf_testmod_ops.unsupported_ops"))
+		ASSERT_EQ(load_st_prog_at(tmod->type_id, tmod->obj_fd, idx,
+					  "GPL", 0),
+			  -ENOTSUPP, "member whose cfi stub is NULL");
+
+	/* bpf_dummy_ops' ->check_member() allows sleepable progs on test_sleepable only */
+	id = btf__find_by_name_kind(ctx.vmlinux, "bpf_dummy_ops", BTF_KIND_STRUCT);
+	if (!ASSERT_GT(id, 0, "struct bpf_dummy_ops"))
+		return;
+	ASSERT_EQ(load_st_prog_at(id, 0, 0, "GPL", BPF_F_SLEEPABLE), -EINVAL,
+		  "check_member refuses a sleepable test_1");
+	fd = load_st_prog_at(id, 0, 0, "GPL", 0);
+	ASSERT_OK_FD(fd, "test_1");
+	close_fd(fd);
+}
+
+/* The fd's access mode is checked before the struct_ops map sees the call */
+static void test_fd_access(void)
+{
+	LIBBPF_OPTS(bpf_get_fd_by_id_opts, o);
+	void *v = calloc(1, ctx.tcp.value_size);
+	int fd = -1, ro = -1, wo = -1;
+	__u32 key = 0;
+
+	if (!ASSERT_OK_PTR(v, "v"))
+		return;
+	fd = create_map(&ctx.tcp, BPF_F_LINK);
+	if (!ASSERT_OK_FD(fd, "create"))
+		goto out;
+	o.open_flags = BPF_F_RDONLY;
+	ro = bpf_map_get_fd_by_id_opts(map_id(fd), &o);
+	o.open_flags = BPF_F_WRONLY;
+	wo = bpf_map_get_fd_by_id_opts(map_id(fd), &o);
+	if (!ASSERT_OK_FD(ro, "read-only fd") || !ASSERT_OK_FD(wo, "write-only fd"))
+		goto out;
+
+	tcp_value(v, "sctr_fd");
+	ASSERT_EQ(map_update(ro, v), -EPERM, "update through a read-only fd");
+	ASSERT_EQ(map_state(fd, &ctx.tcp), ST_INIT, "still INIT");
+	ASSERT_EQ(bpf_map_lookup_elem(wo, &key, v), -EPERM,
+		  "lookup through a write-only fd");
+	tcp_value(v, "sctr_fd");
+	ASSERT_OK(map_update(wo, v), "update through a write-only fd");
+	ASSERT_EQ(map_state(ro, &ctx.tcp), ST_READY, "lookup through a read-only fd");
+out:
+	close_fd(wo);
+	close_fd(ro);
+	close_fd(fd);
+	free(v);
+}
+
+/* A registered plain map outlives its fds until it is deleted */
+static void test_inuse_closed(void)
+{
+	void *v = calloc(1, ctx.tcp.value_size);
+	int fd, id, other = -1;
+
+	if (!ASSERT_OK_PTR(v, "v"))
+		return;
+	fd = create_map(&ctx.tcp, 0);
+	if (!ASSERT_OK_FD(fd, "create"))
+		goto out;
+	tcp_value(v, "sctr_closed");
+	if (!ASSERT_OK(map_update(fd, v), "update")) {
+		close(fd);
+		goto out;
+	}
+	id = map_id(fd);
+	close(fd);
+	/* the registration holds the map: give a free time to happen */
+	usleep(200000);
+	fd = bpf_map_get_fd_by_id(id);
+	if (!ASSERT_OK_FD(fd, "map still there"))
+		goto out;
+	ASSERT_EQ(map_state(fd, &ctx.tcp), ST_INUSE, "still INUSE");
+	other = create_map(&ctx.tcp, 0);
+	if (ASSERT_OK_FD(other, "create another"))
+		ASSERT_EQ(map_update(other, v), -EEXIST, "name still registered");
+	ASSERT_OK(map_delete(fd), "delete");
+	close(fd);
+	ASSERT_OK(wait_map_gone(id), "freed after delete");
+	ASSERT_OK(map_update(other, v), "name free after delete");
+	put_map(other);
+out:
 	free(v);
 }
 
@@ -1413,6 +1558,7 @@ static bool setup(void)
 	ctx.user_btf_fd = -1;
 	ctx.tmod_prog = -1;
 	ctx.sock_prog = -1;
+	ctx.array_map = -1;
 	for (p = 0; p < NR_TCP_PROGS; p++)
 		ctx.tcp_prog[p] = -1;
 
@@ -1438,8 +1584,11 @@ static bool setup(void)
 		ctx.mod = NULL;
 		return false;
 	}
-	if (!init_st_type(&ctx.tmod, ctx.mod, "bpf_testmod_ops"))
+	if (!init_st_type(&ctx.tmod, ctx.mod, "bpf_testmod_ops") ||
+	    !init_st_type(&ctx.kd, ctx.mod, "bpf_testmod_kdata_ops"))
 		return false;
+	ctx.kd.obj_fd = ctx.tmod.obj_fd;
+	ctx.kd.obj_id = ctx.tmod.obj_id;
 
 	ctx.user_btf_fd = load_user_btf(&ctx.user_btf_id);
 	if (!ASSERT_OK_FD(ctx.user_btf_fd, "user BTF"))
@@ -1453,8 +1602,11 @@ static bool setup(void)
 	}
 	ctx.tmod_prog = load_st_prog(&ctx.tmod, "test_1");
 	ctx.sock_prog = load_sock_prog();
+	ctx.array_map = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, sizeof(__u32),
+				       ctx.tcp.value_size, 1, NULL);
 	return ASSERT_OK_FD(ctx.tmod_prog, "bpf_testmod_ops.test_1") &&
-	       ASSERT_OK_FD(ctx.sock_prog, "socket filter");
+	       ASSERT_OK_FD(ctx.sock_prog, "socket filter") &&
+	       ASSERT_OK_FD(ctx.array_map, "array map");
 }
 
 static void teardown(void)
@@ -1465,6 +1617,7 @@ static void teardown(void)
 		close_fd(ctx.tcp_prog[p]);
 	close_fd(ctx.tmod_prog);
 	close_fd(ctx.sock_prog);
+	close_fd(ctx.array_map);
 	close_fd(ctx.user_btf_fd);
 	close_fd(ctx.vmlinux_fd);
 	if (ctx.tmod.obj_fd > 0)
@@ -1502,6 +1655,12 @@ void serial_test_struct_ops_contract(void)
 		test_link_update();
 	if (test__start_subtest("link_detach"))
 		test_link_detach();
+	if (test__start_subtest("prog_load"))
+		test_prog_load();
+	if (test__start_subtest("fd_access"))
+		test_fd_access();
+	if (test__start_subtest("inuse_closed"))
+		test_inuse_closed();
 	if (test__start_subtest("free_loop"))
 		test_free_loop();
 	/* last: it waits for the earlier tcp maps to be freed */
