@@ -10,7 +10,8 @@
  *	from a congestion control while its map is deleted.  Every call must
  *	end with success or one of the errnos documented for that race, and
  *	the final state (registered names, maps left) must be exact.  Each
- *	subtest has a fixed number of rounds and a time cap.
+ *	subtest runs a fixed number of rounds; one that has not done them
+ *	all within LC_CAP_MS fails.
  *
  * struct_ops_jit_charge - every trampoline page is charged to
  *	bpf_jit_current and must be uncharged when the map is freed.  The
@@ -30,6 +31,8 @@
 
 #define TCP_CONG_NON_RESTRICTED	0x1
 #define WAIT_MS			20000
+/* Bounds a subtest's rounds; a correct kernel under KASAN stays well within */
+#define LC_CAP_MS		120000
 
 /* enum bpf_struct_ops_state */
 enum { ST_INIT, ST_INUSE, ST_TOBEFREE, ST_READY };
@@ -230,7 +233,6 @@ static void count(struct tally *t, int err, int e1, int e2)
  */
 #define OPS_ROUNDS	10
 #define OPS_PER_THREAD	25
-#define OPS_MS		5000
 
 enum { OP_UPDATE, OP_DELETE, OP_LOOKUP };
 
@@ -284,7 +286,7 @@ static void test_map_ops(void)
 	void *v = tcp_value("lc_ops", true);
 	void *buf = calloc(1, lc.value_size);
 	int round, i, fd, err, nr_upd, nr_del, started, rounds = 0;
-	__u64 end = st_now_ms() + OPS_MS;
+	__u64 end = st_now_ms() + LC_CAP_MS;
 
 	if (!ASSERT_OK_PTR(v, "value") || !ASSERT_OK_PTR(buf, "buf"))
 		goto out;
@@ -329,7 +331,7 @@ static void test_map_ops(void)
 		close(fd);
 		rounds++;
 	}
-	ASSERT_GT(rounds, 0, "rounds");
+	ASSERT_EQ(rounds, OPS_ROUNDS, "rounds within the time cap");
 	printf("map_ops: %d rounds of %d threads x %d ops\n", rounds,
 	       (int)ARRAY_SIZE(w), OPS_PER_THREAD);
 out:
@@ -345,7 +347,6 @@ out:
  * end nothing is registered and both maps are freed.
  */
 #define CLOSE_ROUNDS	12
-#define CLOSE_MS	5000
 #define UPDATES		200
 
 struct link_worker {
@@ -440,7 +441,7 @@ static void test_close_vs_link_update(void)
 	int go;
 	int round, a, b, link, rounds = 0, total_ok = 0;
 	__u32 id_a, id_b;
-	__u64 end = st_now_ms() + CLOSE_MS;
+	__u64 end = st_now_ms() + LC_CAP_MS;
 
 	for (round = 0; round < CLOSE_ROUNDS && st_now_ms() < end; round++) {
 		if (!link_pair(&a, &b, &link, "lc_close")) {
@@ -489,7 +490,7 @@ static void test_close_vs_link_update(void)
 		ASSERT_OK(wait_map_gone(id_b), "map b freed");
 		rounds++;
 	}
-	ASSERT_GT(rounds, 0, "rounds");
+	ASSERT_EQ(rounds, CLOSE_ROUNDS, "rounds within the time cap");
 	ASSERT_GT(total_ok, 0, "updates that moved the link");
 	printf("close_vs_link_update: %d rounds, %d updates before the close\n",
 	       rounds, total_ok);
@@ -502,7 +503,6 @@ static void test_close_vs_link_update(void)
  * registered and both maps are freed once their fds are closed.
  */
 #define DETACH_ROUNDS	12
-#define DETACH_MS	5000
 
 static void test_link_update_vs_detach(void)
 {
@@ -510,8 +510,8 @@ static void test_link_update_vs_detach(void)
 	int go;
 	struct bpf_link_info info;
 	__u32 len, id_a, id_b;
-	int round, a, b, link, rounds = 0;
-	__u64 end = st_now_ms() + DETACH_MS;
+	int round, a, b, link, rounds = 0, total_ok = 0;
+	__u64 end = st_now_ms() + LC_CAP_MS;
 
 	for (round = 0; round < DETACH_ROUNDS && st_now_ms() < end; round++) {
 		if (!link_pair(&a, &b, &link, "lc_detach"))
@@ -527,6 +527,7 @@ static void test_link_update_vs_detach(void)
 		ASSERT_EQ(w.t.bad_err, 0, "unexpected error");
 		ASSERT_EQ(w.t.err1, 0, "EBADF");
 		ASSERT_EQ(w.ok_after_enolink, 0, "update after ENOLINK");
+		total_ok += w.t.ok;
 		ASSERT_EQ(bpf_link_update(link, a, NULL), -ENOLINK,
 			  "update after the detach");
 		memset(&info, 0, sizeof(info));
@@ -547,8 +548,11 @@ next:
 		if (rounds <= round)
 			break;
 	}
-	ASSERT_GT(rounds, 0, "rounds");
-	printf("link_update_vs_detach: %d rounds\n", rounds);
+	ASSERT_EQ(rounds, DETACH_ROUNDS, "rounds within the time cap");
+	/* the updater must have raced the detach, not only lost to it */
+	ASSERT_GT(total_ok, 0, "updates that moved the link before the detach");
+	printf("link_update_vs_detach: %d rounds, %d updates before the detach\n",
+	       rounds, total_ok);
 }
 
 /*
@@ -558,7 +562,6 @@ next:
  * time; a plain map that registered unregisters with its delete.
  */
 #define NAME_ITERS	30
-#define NAME_MS		5000
 
 struct name_worker {
 	pthread_t thread;
@@ -568,6 +571,7 @@ struct name_worker {
 	struct tally reg;	/* ok, EEXIST */
 	struct tally unreg;	/* delete: ok */
 	int create_err;
+	int iters;
 };
 
 static int holders, max_holders;
@@ -625,6 +629,7 @@ static void *name_worker(void *arg)
 		}
 		close(fd);
 	}
+	w->iters = i;
 	if (!v)
 		w->create_err = -ENOMEM;
 	free(v);
@@ -636,7 +641,7 @@ static void test_same_name(void)
 	struct name_worker w[3] = {};
 	int go = 0;
 	int i, started = 0, regs = 0;
-	__u64 end = st_now_ms() + NAME_MS;
+	__u64 end = st_now_ms() + LC_CAP_MS;
 
 	holders = 0;
 	max_holders = 0;
@@ -653,6 +658,7 @@ static void test_same_name(void)
 	for (i = 0; i < started; i++) {
 		pthread_join(w[i].thread, NULL);
 		ASSERT_OK(w[i].create_err, "create");
+		ASSERT_EQ(w[i].iters, NAME_ITERS, "iterations within the time cap");
 		ASSERT_EQ(w[i].reg.bad, 0, "registration errors but EEXIST");
 		ASSERT_EQ(w[i].reg.bad_err, 0, "registration error");
 		ASSERT_EQ(w[i].unreg.bad, 0, "delete errors");
@@ -676,7 +682,6 @@ static void test_same_name(void)
  * sockets have left lc_sw, the map is freed.
  */
 #define SW_ROUNDS	3
-#define SW_MS		6000
 #define SW_SOCKS	2
 
 struct sw_worker {
@@ -736,7 +741,7 @@ static void test_switch_vs_delete(void)
 	int deleted;
 	void *v = tcp_value("lc_sw", true);
 	int init_before, rounds = 0;
-	__u64 end = st_now_ms() + SW_MS, wait_end;
+	__u64 end = st_now_ms() + LC_CAP_MS, wait_end;
 	__u32 id;
 	char buf[256];
 
@@ -810,7 +815,7 @@ static void test_switch_vs_delete(void)
 			while (recv(srv[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
 				;
 	}
-	ASSERT_GT(rounds, 0, "rounds");
+	ASSERT_EQ(rounds, SW_ROUNDS, "rounds within the time cap");
 	printf("switch_vs_delete: %d rounds, init() ran %d times\n", rounds,
 	       lc.skel->bss->nr_init);
 out:
