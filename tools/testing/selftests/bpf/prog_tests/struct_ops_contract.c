@@ -1064,8 +1064,8 @@ out:
 static void test_pin_read(void)
 {
 	void *v = calloc(1, ctx.tcp.value_size);
-	char path[64], buf[8192], id[32], *nl;
-	int fd = -1, fd2 = -1, n, p, lines = 0;
+	char path[64], buf[8192], *line, *nl;
+	int fd = -1, fd2 = -1, n, entries = 0;
 
 	if (!ASSERT_OK_PTR(v, "v"))
 		return;
@@ -1081,21 +1081,18 @@ static void test_pin_read(void)
 	if (!ASSERT_OK(bpf_obj_pin(fd, path), "pin"))
 		goto out;
 
+	/*
+	 * The text format is btf_show's and not promised ("# WARNING!!
+	 * The output format will change" heads it): only check that the
+	 * read works and shows one line for the one key, after the "#"
+	 * comment lines.
+	 */
 	n = read_file(path, buf, sizeof(buf));
 	if (ASSERT_GT(n, 0, "read pinned map")) {
-		for (nl = buf; (nl = strchr(nl, '\n')); nl++)
-			lines++;
-		/* two "# WARNING!!" lines, then the one value */
-		ASSERT_EQ(lines, 3, "lines");
-		ASSERT_STRNEQ(buf, "# WARNING!!", 11, "header");
-		ASSERT_HAS_SUBSTR(buf, "BPF_STRUCT_OPS_STATE_INUSE", "state");
-		ASSERT_HAS_SUBSTR(buf, "['s','c','t','r','_','p','i','n',]",
-				  "name");
-		for (p = P_SSTHRESH; p <= P_UNDO_CWND; p++) {
-			snprintf(id, sizeof(id), "0x%016llx",
-				 (unsigned long long)ctx.tcp_prog_id[p]);
-			ASSERT_HAS_SUBSTR(buf, id, tcp_members[p]);
-		}
+		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1)
+			entries += *line != '#';
+		ASSERT_EQ(entries, 1, "lines that are not comments");
+		ASSERT_EQ(*line, 0, "ends with a newline");
 	}
 
 	fd2 = bpf_obj_get(path);
