@@ -524,8 +524,8 @@ guest_tests_cmd() {
 	allow=$(test_list | paste -sd, -)
 	cat <<EOF
 cd $TREE/$SELFTESTS
-echo "== test_progs: $allow"
-stdbuf -oL -eL ./test_progs -a '$allow' -J \$VMTEST_OUT/test_progs.json > \$VMTEST_OUT/test_progs.txt 2>&1
+echo "== test_progs -j (in parallel; serial_test_* one at a time after): $allow"
+stdbuf -oL -eL ./test_progs -j -a '$allow' -J \$VMTEST_OUT/test_progs.json > \$VMTEST_OUT/test_progs.txt 2>&1
 tp=\$?
 cat \$VMTEST_OUT/test_progs.txt
 echo "== sched_ext runner"
