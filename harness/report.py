@@ -39,6 +39,8 @@ def parse_test_progs(path, wanted):
     if lines is None:
         suite.add('test_progs: no output (did the VM finish?)', 'FAIL')
         return suite
+    # With -j, test_progs prints the log of each failed test twice: as it
+    # ends and again under "All error logs"; count each result once.
     tests, subtests = {}, {}
     for line in lines:
         m = TP_LINE.match(line)
@@ -48,9 +50,9 @@ def parse_test_progs(path, wanted):
         if sub is None:
             tests[num] = (name, res)
         else:
-            subtests.setdefault(num, []).append((name, res))
+            subtests.setdefault(num, {})[name] = res
     for num, (name, res) in tests.items():
-        subs = subtests.get(num, [])
+        subs = subtests.get(num, {}).items()
         for sname, sres in subs:
             suite.add(sname, sres)
         if not subs:
