@@ -74,6 +74,10 @@ Commands:
 Options:
   --debug        use the debug config (KASAN, lockdep, kmemleak, ...) in
                  build/linux-debug; results in build/results-debug
+  --base         the base's bpf_struct_ops.c instead of ours, in
+                 build/linux-base (results in build/results-base); with
+                 test, the subtests in config/base/expected-failures.list
+                 must fail and all others pass
   -j N           make jobs (default: nproc + 1 = $JOBS)
   -h, --help     this text
 
@@ -227,7 +231,11 @@ stage_assemble() {
 	stage_begin assemble "lay our files and patches/series over the base"
 	local stage=$BUILD/stage manifest=$TREE/.vmtest-managed
 	local files f p
-	if [ ! -d "$TREE" ]; then
+	if [ ! -d "$TREE" ] && [ "$VARIANT" = base ] && [ -f "$BUILD/linux/vmlinux" ]; then
+		# A built tree of ours differs in one file: an incremental build.
+		say "seeding $TREE from $BUILD/linux"
+		cp -a "$BUILD/linux" "$TREE"
+	elif [ ! -d "$TREE" ]; then
 		say "copying the base tree to $TREE"
 		cp -a "$BASE_DIR" "$TREE"
 		chmod -R u+w "$TREE"
@@ -519,13 +527,15 @@ test_list() {
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TEST_LIST"
 }
 
+# guest_tests_cmd [DENY] - the guest side of 'test'; DENY: comma-separated
+# subtests left out (they run in VMs of their own).
 guest_tests_cmd() {
-	local allow
+	local allow deny=${1:-}
 	allow=$(test_list | paste -sd, -)
 	cat <<EOF
 cd $TREE/$SELFTESTS
-echo "== test_progs -j (in parallel; serial_test_* one at a time after): $allow"
-stdbuf -oL -eL ./test_progs -j -a '$allow' -J \$VMTEST_OUT/test_progs.json > \$VMTEST_OUT/test_progs.txt 2>&1
+echo "== test_progs -j (in parallel; serial_test_* one at a time after): $allow${deny:+, not $deny}"
+stdbuf -oL -eL ./test_progs -j -a '$allow'${deny:+ -b '$deny'} -J \$VMTEST_OUT/test_progs.json > \$VMTEST_OUT/test_progs.txt 2>&1
 tp=\$?
 cat \$VMTEST_OUT/test_progs.txt
 echo "== sched_ext runner"
@@ -536,7 +546,7 @@ cat \$VMTEST_OUT/sched_ext.txt
 echo "test_progs=\$tp sched_ext=\$sx"
 EOF
 	# kmemleak (debug config): two scans after the tests, as it advises.
-	[ "$VARIANT" = normal ] || cat <<EOF
+	[ "$VARIANT" != debug ] || cat <<EOF
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo "== kmemleak scan"
 	echo scan > /sys/kernel/debug/kmemleak; sleep 5
@@ -548,12 +558,35 @@ EOF
 	echo '[ $tp -eq 0 ] && [ $sx -eq 0 ]'
 }
 
+BASE_EXPECTED=$ROOT/config/base/expected-failures.list
+
+# The expected failures on the base kernel: "SUBTEST KIND", KIND "fail" or
+# "crash" (runs in a VM of its own so that the others still run).
+base_expected() {
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$BASE_EXPECTED" | awk -v k="$1" '$2 == k { print $1 }'
+}
+
+# run_isolated - each expected crash of the base in a VM of its own.
+run_isolated() {
+	local name n=0
+	for name in $(base_expected crash); do
+		n=$((n + 1))
+		say "own VM: $name" >&2
+		# The console keeps what test_progs printed if the kernel dies.
+		vm_run "$RESULTS/isolated-$n" "cd $TREE/$SELFTESTS
+echo '== isolated: $name'
+./test_progs -a '$name' 2>&1 | tee \$VMTEST_OUT/test_progs.txt" >/dev/null || true
+		echo "--isolated"
+		echo "$name=$RESULTS/isolated-$n/console.log"
+	done
+}
+
 cmd_test() {
 	rm -f "$RESULTS/test/summary.txt"
 	build_all
 	stage_begin boot "boot the kernel and run test_progs + sched_ext selftests"
 	pick_accel
-	local out=$RESULTS/test rc=0 checks=
+	local out=$RESULTS/test rc=0 checks= deny= isolated=()
 	if [ "$VARIANT" = normal ]; then
 		# The self-checks' three short VMs take one CPU for under a
 		# minute; they run beside the tests, which take the other.
@@ -562,18 +595,29 @@ cmd_test() {
 			>"$RESULTS/selfcheck/selfcheck.log" 2>&1 &
 		checks=$!
 	fi
-	vm_run "$out" "$(guest_tests_cmd)" || rc=$?
+	[ "$VARIANT" != base ] || deny=$(base_expected crash | paste -sd, -)
+	vm_run "$out" "$(guest_tests_cmd "$deny")" || rc=$?
+	[ "$VARIANT" != base ] || mapfile -t isolated < <(run_isolated)
 	stage_end
 
 	stage_begin report "per-suite tables, splat check, harness self-checks"
 	local extra=()
-	[ "$rc" -eq 0 ] || extra+=(--extra-failure "guest command exit status $rc")
+	if [ "$VARIANT" = base ]; then
+		# Failing subtests make the guest command exit 1; the report
+		# holds them against the expected ones.  A VM that died or hung
+		# still fails the run.
+		[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] ||
+			extra+=(--extra-failure "guest command exit status $rc")
+		extra+=(--expected "$BASE_EXPECTED" "${isolated[@]}")
+	else
+		[ "$rc" -eq 0 ] || extra+=(--extra-failure "guest command exit status $rc")
+	fi
 	splat_check "$out/dmesg.txt" || extra+=(--extra-failure "kernel splat in dmesg")
 	if [ -n "$checks" ]; then
 		wait "$checks"
 		cat "$RESULTS/selfcheck/selfcheck.log"
 		extra+=(--selfcheck "$RESULTS/selfcheck/selfcheck.txt")
-	else
+	elif [ "$VARIANT" = debug ]; then
 		extra+=(--kmemleak "$out/kmemleak.txt")
 	fi
 	local prc=0
@@ -914,14 +958,10 @@ bench_make() {
 		KDIR="$TREE" CC=gcc "${1:-module}"
 }
 
-# The base variant: a copy of our built tree, then the usual stages.
+# The base variant: the usual stages (stage_assemble seeds its tree from
+# our built one).
 bench_base_tree() {
-	local ours=$1
 	use_variant base
-	if [ ! -d "$TREE" ]; then
-		say "seeding $TREE from $ours (they differ in one file)"
-		cp -a "$ours" "$TREE"
-	fi
 	stage_assemble
 	stage_config
 	stage_begin build "base variant: bzImage + modules, bpf_bench_ops.ko"
@@ -953,7 +993,7 @@ cmd_bench() {
 	bench_plugin
 	stage_end
 	local ours=$TREE
-	bench_base_tree "$ours"
+	bench_base_tree
 
 	stage_begin boot "the bench on each kernel (TCG, one vCPU: the plugin counts instructions)"
 	VM_ACCEL=tcg VM_CPUS=1
@@ -986,6 +1026,7 @@ main() {
 		-j) JOBS=$2; shift 2 ;;
 		-j*) JOBS=${1#-j}; shift ;;
 		--debug) use_variant debug; shift ;;
+		--base) use_variant base; shift ;;
 		--) shift; cmd_exec "$@"; return ;;
 		run|test|build|shell|selfcheck|docs|series|bench)
 			local c=$1; shift

@@ -19,6 +19,7 @@ class Suite:
     def __init__(self, name):
         self.name = name
         self.passed, self.failed, self.skipped = [], [], []
+        self.xfail = []     # passed: failed as expected (--expected)
 
     def add(self, case, result):
         {'OK': self.passed, 'FAIL': self.failed,
@@ -66,6 +67,68 @@ def parse_test_progs(path, wanted):
     if not any(line.startswith('Summary:') for line in lines):
         suite.add('test_progs: no Summary line (crashed or killed)', 'FAIL')
     return suite
+
+
+def read_expected(path):
+    """The expected failures of the base kernel: {subtest: (kind, reason)}."""
+    expected = {}
+    for line in read(path) or []:
+        line = line.split('#', 1)[0].strip()
+        if line:
+            name, kind, reason = (line.split(None, 2) + ['', ''])[:3]
+            expected[name] = (kind, reason)
+    return expected
+
+
+CRASH = re.compile(r'Oops|Kernel panic|BUG:|general protection fault')
+
+
+def isolated_result(path, name):
+    """What @name did in a VM of its own, from that VM's console: OK, SKIP
+    or FAIL as test_progs reported it, FAIL if the kernel died under it,
+    None if it never started or stopped without a crash."""
+    lines = read(path) or []
+    marker = '== isolated: ' + name
+    if not any(marker in line for line in lines):
+        return None
+    for line in lines:
+        m = TP_LINE.match(line)
+        if m and m.group(3) == name:
+            return m.group(4)
+    return 'FAIL' if any(CRASH.search(line) for line in lines) else None
+
+
+def apply_expected(suite, expected, isolated):
+    """Hold the results against the expected failures: one that failed
+    counts as passed, one that passed or did not run as failed."""
+    for name, (kind, reason) in sorted(expected.items()):
+        if kind == 'crash':
+            res = isolated_result(isolated[name], name) if name in isolated else None
+        elif name in suite.failed:
+            suite.failed.remove(name)
+            res = 'FAIL'
+        elif name in suite.passed:
+            suite.passed.remove(name)
+            res = 'OK'
+        elif name in suite.skipped:
+            suite.skipped.remove(name)
+            res = 'SKIP'
+        else:
+            res = None
+        if res == 'FAIL':
+            suite.add('%s: failed as expected (%s)' % (name, reason), 'OK')
+            suite.xfail.append(suite.passed[-1])
+        elif res is None:
+            suite.add('%s: expected to fail, did not run' % name, 'FAIL')
+        else:
+            suite.add('%s: %s, expected to fail (%s)' %
+                      (name, 'passed' if res == 'OK' else 'skipped', reason),
+                      'FAIL')
+        # a subtest failing as expected fails its test too
+        test = name.split('/', 1)[0]
+        outside = test + ' (outside its subtests)'
+        if outside in suite.failed:
+            suite.failed.remove(outside)
 
 
 def parse_sched_ext(path):
@@ -136,12 +199,19 @@ def main():
     ap.add_argument('--kmemleak')
     ap.add_argument('--extra-failure', action='append', default=[],
                     help='a failure found outside the suites (splat, ...)')
+    ap.add_argument('--expected',
+                    help='subtests that must fail: "NAME fail|crash REASON" lines')
+    ap.add_argument('--isolated', action='append', default=[],
+                    help='NAME=PATH: test_progs output of NAME run in a VM of its own')
     args = ap.parse_args()
 
     suites = []
     if args.test_progs:
         wanted = [w for w in args.wanted.split(',') if w]
         suites.append(parse_test_progs(args.test_progs, wanted))
+        if args.expected:
+            isolated = dict(a.split('=', 1) for a in args.isolated)
+            apply_expected(suites[-1], read_expected(args.expected), isolated)
     if args.sched_ext:
         suites.append(parse_sched_ext(args.sched_ext))
     if args.selfcheck:
@@ -159,6 +229,8 @@ def main():
         print('%-12s %8d %8d %8d' % (s.name, len(s.passed), len(s.failed),
                                      len(s.skipped)))
     for s in suites:
+        for case in s.xfail:
+            print('XFAIL   %s: %s' % (s.name, case))
         for case in s.failed:
             print('FAILED  %s: %s' % (s.name, case))
         for case in s.skipped:
