@@ -461,7 +461,7 @@ static void test_protect_fail(void)
 		{ FAILPAGE "ignore-gfp-wait" },
 		{ FAILFUNC "verbose" },
 	};
-	const char *set[] = { "Y", "Y", "100", "Y", "0" };
+	static const char * const set[] = { "Y", "Y", "100", "Y", "0" };
 	int fd = -1, n, err, calls, points = 0;
 	bool injected = false, added = false;
 	long long base;
@@ -830,8 +830,11 @@ static const struct fi_path paths[] = {
 
 static void fi_ctx_init(struct fi_ctx *c)
 {
+	int i;
+
 	memset(c, 0, sizeof(*c));
-	c->fd[0] = c->fd[1] = c->fd[2] = -1;
+	for (i = 0; i < ARRAY_SIZE(c->fd); i++)
+		c->fd[i] = -1;
 }
 
 static void fi_ctx_close(struct fi_ctx *c)
@@ -892,7 +895,7 @@ static void walk(const struct fi_path *p)
 		fi_ctx_close(&c);
 	}
 	fi_ctx_close(&c);
-	ASSERT_FALSE(injected, "walk ran to the end");
+	ASSERT_FALSE(injected, "every point walked");
 	ASSERT_EQ(wait_jit_current(base), base, "every page given back");
 	ASSERT_EQ(ca_registered(TCP_A), 0, TCP_A " gone");
 	printf("%s: %d fault-injection points walked, %d of them absorbed\n",
@@ -927,7 +930,9 @@ static void fi_teardown(void)
 	btf__free(fi.vmlinux);
 	struct_ops_faults__destroy(fi.skel);
 	memset(&fi, 0, sizeof(fi));
-	fi.tcp.obj_fd = fi.one.obj_fd = fi.pg.obj_fd = -1;
+	fi.tcp.obj_fd = -1;
+	fi.one.obj_fd = -1;
+	fi.pg.obj_fd = -1;
 }
 
 void serial_test_struct_ops_pages(void)
@@ -956,7 +961,7 @@ void serial_test_struct_ops_fail_nth(void)
 		{ FAILPAGE "min-order" },
 		{ FAILPAGE "verbose" },
 	};
-	const char *set[] = { "N", "N", "0", "N", "N", "0", "0" };
+	static const char * const set[] = { "N", "N", "0", "N", "N", "0", "0" };
 	__u32 i;
 
 	if (!fi_setup())
