@@ -930,7 +930,8 @@ bench_plugin() {
 		mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
 			sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p; s/^deb \(http[^ ]*\/debian\) .*/\1/p' |
 			head -n 1 || true)
-		mirror=${mirror:-http://deb.debian.org/debian}
+		[ -n "$mirror" ] ||
+			die "no Debian archive in the apt sources (/etc/apt/sources.list*): the bench needs one to fetch QEMU's source for qemu-plugin.h"
 		suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
 			>"$apt/sources.list"
@@ -1023,7 +1024,9 @@ main() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-h|--help) usage; exit 0 ;;
-		-j) JOBS=$2; shift 2 ;;
+		-j) [ $# -ge 2 ] && [[ $2 =~ ^[1-9][0-9]*$ ]] ||
+			die "-j wants a number of jobs: -j N"
+		    JOBS=$2; shift 2 ;;
 		-j*) JOBS=${1#-j}; shift ;;
 		--debug) use_variant debug; shift ;;
 		--base) use_variant base; shift ;;
