@@ -14,6 +14,9 @@
  *	protect_fail: arch_protect_bpf_trampoline() made to fail (with
  *	fail_function) on the first page and on the second: each time the
  *	update fails with that error and unwinds.
+ *	largest: a map of the largest type there can be (64 members of 12
+ *	arguments) fits in the 8 image pages a map may take, and each of
+ *	its trampolines passes all 12 arguments and the result.
  *
  * struct_ops_fail_nth - for each struct_ops syscall, fail its 1st, 2nd,
  *	3rd, ... allocation (/proc/thread-self/fail-nth: slab and page
@@ -443,6 +446,56 @@ out:
 	close_fd(&fd);
 	if (lowered)
 		ASSERT_OK(write_jit_limit(old_limit), "restore bpf_jit_limit");
+}
+
+/* Address of the one kallsyms symbol @name, 0 if not exactly one */
+static unsigned long long ksym_addr(const char *name)
+{
+	unsigned long long addr, found = 0;
+	char line[256], sym[128];
+	int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %*s %127s", &addr, sym) == 2 &&
+		    !strcmp(sym, name)) {
+			found = addr;
+			n++;
+		}
+	fclose(f);
+	return n == 1 ? found : 0;
+}
+
+/*
+ * The largest struct_ops type there can be, 64 members (the most a type
+ * may have) of 12 arguments (the most a trampoline passes), must fit in
+ * the 8 image pages a map may take: on x86-64 the update's -E2BIG for
+ * more pages cannot happen.  ->reg() calls every member and checks what
+ * it returns, six of its arguments passed on the stack.
+ */
+static void test_largest(void)
+{
+	unsigned long long a1, a2;
+	struct bpf_link *link;
+	long long base, pages;
+
+	base = settled_jit_current();
+	if (!ASSERT_GT(base, 0, "bpf_jit_current"))
+		return;
+	link = bpf_map__attach_struct_ops(fi.skel->maps.big_ops);
+	if (!ASSERT_OK_PTR(link, "attach: each member called, each answer right"))
+		return;
+	pages = (jit_current() - base) / fi.page;
+	a1 = ksym_addr("bpf__bpf_testmod_big_ops_big_1");
+	a2 = ksym_addr("bpf__bpf_testmod_big_ops_big_2");
+	printf("%s: 64 trampolines of 12 arguments, %lld bytes each: %lld image pages\n",
+	       __func__, a1 && a2 ? (long long)(a2 - a1) : -1LL, pages);
+	ASSERT_GE(pages, 1, "image pages");
+	ASSERT_LE(pages, 8, "at most 8 image pages");
+	bpf_link__destroy(link);
 }
 
 #define FAILSLAB	DEBUGFS "/failslab/"
@@ -945,6 +998,8 @@ void serial_test_struct_ops_pages(void)
 		test_limit_page2();
 	if (test__start_subtest("protect_fail"))
 		test_protect_fail();
+	if (test__start_subtest("largest"))
+		test_largest();
 out:
 	fi_teardown();
 }
