@@ -52,6 +52,8 @@ struct fi_type {
 	__u32 data_off;		/* offset of the ops struct in the value */
 	__u32 type_id;		/* struct <name> */
 	void *value;		/* a value with our progs in their members */
+	unsigned int *calls;	/* prog calls its ->reg() made, in the bss */
+	unsigned int calls_per_reg;
 };
 
 static struct {
@@ -581,7 +583,8 @@ struct fi_ctx {
 	int fd[3];
 	void *value;	/* what an update passes */
 	__u32 id;
-	int calls;
+	unsigned int calls;
+	struct fi_type *t;
 };
 
 struct fi_path {
@@ -590,6 +593,7 @@ struct fi_path {
 	int (*call)(struct fi_ctx *c);
 	bool (*unchanged)(struct fi_ctx *c);
 	bool (*done)(struct fi_ctx *c);
+	struct fi_type *t;	/* the type, for paths that need one */
 };
 
 #define TCP_A	"fi_a"
@@ -675,59 +679,34 @@ static bool tcp_link_done(struct fi_ctx *c)
 	       ASSERT_EQ(ca_registered(TCP_A), 0, "not registered");
 }
 
-/* map update: bpf_testmod types, whose ->reg() calls our progs */
-static bool one_setup(struct fi_ctx *c)
+/*
+ * map update: bpf_testmod types, whose ->reg() calls our progs: c->t says
+ * which type, and how many prog calls one registration makes.
+ */
+static bool tm_setup(struct fi_ctx *c)
 {
-	c->fd[0] = map_create(&fi.one, 0);
-	c->calls = fi.skel->bss->fi2_calls;
+	c->fd[0] = map_create(c->t, 0);
+	c->calls = *c->t->calls;
 	return ASSERT_OK_FD(c->fd[0], "create");
 }
 
-static int one_call(struct fi_ctx *c)
+static int tm_call(struct fi_ctx *c)
 {
-	return map_update(c->fd[0], fi.one.value);
+	return map_update(c->fd[0], c->t->value);
 }
 
-static bool one_unchanged(struct fi_ctx *c)
+static bool tm_unchanged(struct fi_ctx *c)
 {
-	return ASSERT_EQ(map_state(c->fd[0], fi.one.value_size), ST_INIT,
+	return ASSERT_EQ(map_state(c->fd[0], c->t->value_size), ST_INIT,
 			 "map INIT and empty") &
-	       ASSERT_EQ(fi.skel->bss->fi2_calls, c->calls, "not registered");
+	       ASSERT_EQ(*c->t->calls, c->calls, "not registered");
 }
 
-static bool one_done(struct fi_ctx *c)
+static bool tm_done(struct fi_ctx *c)
 {
-	bool ok = ASSERT_EQ(map_state(c->fd[0], fi.one.value_size), ST_INUSE,
+	bool ok = ASSERT_EQ(map_state(c->fd[0], c->t->value_size), ST_INUSE,
 			    "map INUSE") &
-		  ASSERT_EQ(fi.skel->bss->fi2_calls, c->calls + 1, "registered");
-
-	return ASSERT_OK(map_delete(c->fd[0]), "delete") && ok;
-}
-
-static bool pg_setup(struct fi_ctx *c)
-{
-	c->fd[0] = map_create(&fi.pg, 0);
-	c->calls = fi.skel->bss->pg_nr_calls;
-	return ASSERT_OK_FD(c->fd[0], "create");
-}
-
-static int pg_call(struct fi_ctx *c)
-{
-	return map_update(c->fd[0], fi.pg.value);
-}
-
-static bool pg_unchanged(struct fi_ctx *c)
-{
-	return ASSERT_EQ(map_state(c->fd[0], fi.pg.value_size), ST_INIT,
-			 "map INIT and empty") &
-	       ASSERT_EQ(fi.skel->bss->pg_nr_calls, c->calls, "not registered");
-}
-
-static bool pg_done(struct fi_ctx *c)
-{
-	bool ok = ASSERT_EQ(map_state(c->fd[0], fi.pg.value_size), ST_INUSE,
-			    "map INUSE") &
-		  ASSERT_EQ(fi.skel->bss->pg_nr_calls, c->calls + NR_TRAMPS + 1,
+		  ASSERT_EQ(*c->t->calls, c->calls + c->t->calls_per_reg,
 			    "registered");
 
 	return ASSERT_OK(map_delete(c->fd[0]), "delete") && ok;
@@ -869,8 +848,8 @@ static bool free_done(struct fi_ctx *c)
 static const struct fi_path paths[] = {
 	{ "map_create", create_setup, create_call, create_unchanged, create_done },
 	{ "update_tcp", tcp_setup, tcp_update_call, tcp_unchanged, tcp_done },
-	{ "update_1", one_setup, one_call, one_unchanged, one_done },
-	{ "update_40", pg_setup, pg_call, pg_unchanged, pg_done },
+	{ "update_1", tm_setup, tm_call, tm_unchanged, tm_done, &fi.one },
+	{ "update_40", tm_setup, tm_call, tm_unchanged, tm_done, &fi.pg },
 	{ "update_link", tcp_link_setup, tcp_update_call, tcp_unchanged, tcp_link_done },
 	{ "link_create", link_create_setup, link_create_call,
 	  link_create_unchanged, link_create_done },
@@ -918,6 +897,7 @@ static void walk(const struct fi_path *p)
 	if (!ASSERT_GT(base, 0, "bpf_jit_current"))
 		return;
 	for (n = 1; n <= MAX_POINTS && injected; n++) {
+		c.t = p->t;
 		if (!p->setup(&c))
 			break;
 		before = jit_current();
@@ -969,6 +949,10 @@ static bool fi_setup(void)
 	    !fi_type_init(&fi.pg, fi.skel->maps.pg_ops, "pg_") ||
 	    !kcore_open())
 		return false;
+	fi.one.calls = &fi.skel->bss->fi2_calls;
+	fi.one.calls_per_reg = 1;
+	fi.pg.calls = &fi.skel->bss->pg_nr_calls;
+	fi.pg.calls_per_reg = NR_TRAMPS + 1;
 	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	return ASSERT_OK_FD(fail_nth_fd, "/proc/thread-self/fail-nth");
 }

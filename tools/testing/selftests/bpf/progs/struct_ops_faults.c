@@ -46,7 +46,7 @@ struct tcp_congestion_ops fi_tcp = {
 };
 
 /* bpf_testmod_ops2: ->reg() calls test_1 once */
-int fi2_calls;
+unsigned int fi2_calls;
 
 SEC("struct_ops")
 int BPF_PROG(fi2_test_1)
