@@ -344,6 +344,26 @@ static bool fail_nth_disarm(void)
 	return injected;
 }
 
+/*
+ * A map of bpf_testmod type @t on @fd: INIT and empty, ->reg() made no
+ * prog call since *t->calls was @calls; or INUSE after one ->reg(),
+ * then deleted.
+ */
+static bool tm_not_registered(const struct fi_type *t, int fd, unsigned int calls)
+{
+	return ASSERT_EQ(map_state(fd, t->value_size), ST_INIT,
+			 "map INIT and empty") &
+	       ASSERT_EQ(*t->calls, calls, "not registered");
+}
+
+static bool tm_registered_delete(const struct fi_type *t, int fd, unsigned int calls)
+{
+	bool ok = ASSERT_EQ(map_state(fd, t->value_size), ST_INUSE, "map INUSE") &
+		  ASSERT_EQ(*t->calls, calls + t->calls_per_reg, "registered");
+
+	return ASSERT_OK(map_delete(fd), "delete") && ok;
+}
+
 /* struct_ops_pages */
 
 static void test_call_all(void)
@@ -398,7 +418,8 @@ static void test_limit_page2(void)
 	struct struct_ops_faults__bss *bss = fi.skel->bss;
 	long long base, old_limit, pages;
 	bool lowered = false;
-	int fd = -1, calls;
+	unsigned int calls;
+	int fd = -1;
 
 	old_limit = read_jit_limit();
 	if (!ASSERT_GT(old_limit, 0, "bpf_jit_limit"))
@@ -434,16 +455,13 @@ static void test_limit_page2(void)
 	calls = bss->pg_nr_calls;
 	ASSERT_EQ(unpriv_update(fd, fi.pg.value), -EPERM, "update over the limit");
 	ASSERT_EQ(jit_current(), base, "pages before the last given back");
-	ASSERT_EQ(map_state(fd, fi.pg.value_size), ST_INIT, "map INIT and empty");
-	ASSERT_EQ(bss->pg_nr_calls, calls, "not registered");
+	tm_not_registered(&fi.pg, fd, calls);
 
 	if (!ASSERT_OK(write_jit_limit(base + pages * fi.page), "room for all"))
 		goto out;
 	ASSERT_OK(unpriv_update(fd, fi.pg.value), "update within the limit");
 	ASSERT_EQ(jit_current(), base + pages * fi.page, "all pages charged");
-	ASSERT_EQ(map_state(fd, fi.pg.value_size), ST_INUSE, "map INUSE");
-	ASSERT_EQ(bss->pg_nr_calls, calls + NR_TRAMPS + 1, "registered");
-	ASSERT_OK(map_delete(fd), "delete");
+	tm_registered_delete(&fi.pg, fd, calls);
 out:
 	close_fd(&fd);
 	if (lowered)
@@ -517,7 +535,8 @@ static void test_protect_fail(void)
 		{ FAILFUNC "verbose" },
 	};
 	static const char * const set[] = { "Y", "Y", "100", "Y", "0" };
-	int fd = -1, n, err, calls, points = 0;
+	int fd = -1, n, err, points = 0;
+	unsigned int calls;
 	bool injected = false, added = false;
 	long long base;
 	char retval[32];
@@ -550,17 +569,14 @@ static void test_protect_fail(void)
 		points++;
 		ASSERT_EQ(err, -ENOMEM, "update with a failed protect");
 		ASSERT_EQ(wait_jit_current(base), base, "pages given back");
-		ASSERT_EQ(map_state(fd, fi.pg.value_size), ST_INIT, "map INIT and empty");
-		ASSERT_EQ(bss->pg_nr_calls, calls, "not registered");
+		tm_not_registered(&fi.pg, fd, calls);
 		close_fd(&fd);
 	}
 	/* one point per image page, then the update that runs through */
 	ASSERT_EQ(points, 2, "protect calls failed");
 	ASSERT_FALSE(injected, "update with no point left to fail");
 	ASSERT_OK(err, "update");
-	ASSERT_EQ(map_state(fd, fi.pg.value_size), ST_INUSE, "map INUSE");
-	ASSERT_EQ(bss->pg_nr_calls, calls + NR_TRAMPS + 1, "registered");
-	ASSERT_OK(map_delete(fd), "delete");
+	tm_registered_delete(&fi.pg, fd, calls);
 out:
 	close_fd(&fd);
 	if (added)
@@ -697,19 +713,12 @@ static int tm_call(struct fi_ctx *c)
 
 static bool tm_unchanged(struct fi_ctx *c)
 {
-	return ASSERT_EQ(map_state(c->fd[0], c->t->value_size), ST_INIT,
-			 "map INIT and empty") &
-	       ASSERT_EQ(*c->t->calls, c->calls, "not registered");
+	return tm_not_registered(c->t, c->fd[0], c->calls);
 }
 
 static bool tm_done(struct fi_ctx *c)
 {
-	bool ok = ASSERT_EQ(map_state(c->fd[0], c->t->value_size), ST_INUSE,
-			    "map INUSE") &
-		  ASSERT_EQ(*c->t->calls, c->calls + c->t->calls_per_reg,
-			    "registered");
-
-	return ASSERT_OK(map_delete(c->fd[0]), "delete") && ok;
+	return tm_registered_delete(c->t, c->fd[0], c->calls);
 }
 
 /* link create */
