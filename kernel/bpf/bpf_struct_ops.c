@@ -68,6 +68,7 @@
 #include <linux/btf_ids.h>
 #include <linux/filter.h>
 #include <linux/kallsyms.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/numa.h>
 #include <linux/poll.h>
@@ -558,6 +559,47 @@ static const struct bpf_link_ops st_member_link_lops = {
 	.dealloc = st_member_link_dealloc,
 };
 
+/*
+ * bpf_struct_ops.fast_trampolines=0 on the command line: every member gets
+ * the arch's generic BPF trampoline, the one fentry progs use.
+ */
+static bool st_fast_tramps __ro_after_init = true;
+module_param_named(fast_trampolines, st_fast_tramps, bool, 0444);
+MODULE_PARM_DESC(fast_trampolines,
+		 "Use the arch's own struct_ops trampolines where it has them (default: on)");
+
+/**
+ * arch_prepare_bpf_struct_ops_trampoline() - the arch's own struct_ops trampoline
+ * @image: where the trampoline goes, or NULL to learn its length
+ * @image_end: the end of the room at @image
+ * @m: the function model of the member
+ * @flags: BPF_TRAMP_F_* flags of a struct_ops trampoline
+ * @prog: the prog the trampoline runs
+ * @func_addr: the member's cfi stub
+ *
+ * An arch that has them overrides this; the default has none.
+ *
+ * Return: the exact length of the trampoline, or -EOPNOTSUPP for the
+ * generic trampoline, or another negative errno.
+ */
+int __weak arch_prepare_bpf_struct_ops_trampoline(void *image, void *image_end,
+						  const struct btf_func_model *m,
+						  u32 flags, struct bpf_prog *prog,
+						  void *func_addr)
+{
+	return -EOPNOTSUPP;
+}
+
+/* The length of the arch's own trampoline, or <= 0 for the generic one. */
+static int st_fast_tramp_len(const struct btf_func_model *model, u32 flags,
+			     struct bpf_prog *prog, void *stub_func)
+{
+	if (!st_fast_tramps)
+		return -EOPNOTSUPP;
+	return arch_prepare_bpf_struct_ops_trampoline(NULL, NULL, model, flags,
+						      prog, stub_func);
+}
+
 /**
  * bpf_struct_ops_prepare_trampoline() - JIT the trampoline of one member
  * @tlinks: BPF_TRAMP_MAX scratch entries for the arch code
@@ -568,7 +610,9 @@ static const struct bpf_link_ops st_member_link_lops = {
  * @image_off: in: first free byte of *@image; out: first byte after the code
  * @allow_alloc: whether a new page may be allocated when *@image is full
  *
- * The trampoline is written at *@image + *@image_off when it fits, else at
+ * The trampoline is the arch's own where it has one for this member and
+ * prog (see fast_trampolines above), else the arch's generic BPF
+ * trampoline.  It is written at *@image + *@image_off when it fits, else at
  * the start of a new page.  A new page is returned in *@image; the caller
  * owns it and frees it with bpf_struct_ops_image_free().  On failure
  * *@image and *@image_off are unchanged and no page is left allocated.
@@ -583,8 +627,10 @@ int bpf_struct_ops_prepare_trampoline(struct bpf_tramp_links *tlinks,
 				      u32 *image_off, bool allow_alloc)
 {
 	u32 off = *image_off, flags = BPF_TRAMP_F_INDIRECT;
+	struct bpf_prog *prog = link->link.prog;
 	void *page = *image;
 	int need, len;
+	bool fast;
 
 	tlinks[BPF_TRAMP_FENTRY].links[0] = link;
 	tlinks[BPF_TRAMP_FENTRY].nr_links = 1;
@@ -592,7 +638,10 @@ int bpf_struct_ops_prepare_trampoline(struct bpf_tramp_links *tlinks,
 	if (model->ret_size)
 		flags |= BPF_TRAMP_F_RET_FENTRY_RET;
 
-	need = arch_bpf_trampoline_size(model, flags, tlinks, stub_func);
+	need = st_fast_tramp_len(model, flags, prog, stub_func);
+	fast = need != -EOPNOTSUPP;
+	if (!fast)
+		need = arch_bpf_trampoline_size(model, flags, tlinks, stub_func);
 	if (need <= 0)
 		return need ?: -EFAULT;
 
@@ -605,8 +654,15 @@ int bpf_struct_ops_prepare_trampoline(struct bpf_tramp_links *tlinks,
 		off = 0;
 	}
 
-	len = arch_prepare_bpf_trampoline(NULL, page + off, page + off + need,
-					  model, flags, tlinks, stub_func);
+	if (fast)
+		len = arch_prepare_bpf_struct_ops_trampoline(page + off,
+							     page + off + need,
+							     model, flags, prog,
+							     stub_func);
+	else
+		len = arch_prepare_bpf_trampoline(NULL, page + off,
+						  page + off + need, model,
+						  flags, tlinks, stub_func);
 	if (len <= 0) {
 		if (page != *image)
 			bpf_struct_ops_image_free(page);
