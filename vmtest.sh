@@ -29,6 +29,7 @@ VM_MEM=${VMTEST_MEM:-4G}
 VM_CPUS=${VMTEST_CPUS:-2}
 ACCEL=${VMTEST_ACCEL:-auto}
 QEMU_EXTRA=()
+VM_APPEND=		# more kernel command line for the next boots
 LLVM_BIN=/usr/lib/llvm-19/bin
 SELFTESTS=tools/testing/selftests/bpf
 SCX_SELFTESTS=tools/testing/selftests/sched_ext
@@ -66,10 +67,12 @@ Commands:
                  each patch
   selfcheck      only the harness's own checks (a failing command, a splat
                  and a hung VM must each fail a run)
-  bench          the struct_ops benchmark on two kernels, the base's
-                 bpf_struct_ops.c (build/linux-base) and ours: guest
-                 instructions (TCG plugin) and wall-clock, side by side;
-                 JSON in build/bench/results.json
+  bench          the struct_ops benchmark on the base's bpf_struct_ops.c
+                 (build/linux-base), on ours booted with
+                 bpf_struct_ops.fast_trampolines=0 (every member on the
+                 generic BPF trampoline) and on ours: guest instructions
+                 (TCG plugin) and wall-clock, side by side; JSON in
+                 build/bench/results.json
 
 Options:
   --debug        use the debug config (KASAN, lockdep, kmemleak, ...) in
@@ -459,6 +462,7 @@ qemu_boot() {
 	append="$append vmtest.root=$ROOT vmtest.build=$BUILD vmtest.out=$out"
 	append="$append vmtest.cwd=$TREE/$SELFTESTS"
 	append="$append no_hash_pointers loglevel=4 net.ifnames=0"
+	append="$append${VM_APPEND:+ $VM_APPEND}"
 	# shellcheck disable=SC2086
 	timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -nodefaults \
 		-no-reboot -display none $serial $accel -cpu "$cpu" \
@@ -1001,12 +1005,15 @@ cmd_bench() {
 	mkdir -p "$BENCH_OUT"
 	bench_boot base "$ours"
 	TREE=$ours
+	VM_APPEND=bpf_struct_ops.fast_trampolines=0
+	bench_boot off "$ours"
+	VM_APPEND=
 	bench_boot ours "$ours"
 	stage_end
 
 	stage_begin report "side by side, ratios; JSON"
 	python3 "$ROOT/harness/bench_report.py" --json "$BENCH_OUT/results.json" \
-		"base=$BENCH_OUT/base" "ours=$BENCH_OUT/ours"
+		"base=$BENCH_OUT/base" "off=$BENCH_OUT/off" "ours=$BENCH_OUT/ours"
 	stage_end
 }
 

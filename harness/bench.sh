@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # ./vmtest.sh bench, inside the guest: load bpf_bench_ops.ko, run the
-# dispatch, registration and memory benchmarks of struct_ops_bench, then
+# dispatch, registration, memory and page benchmarks of struct_ops_bench, then
 # a loopback TCP transfer with native cubic and with the selftests' BPF
 # cubic.  Every result is one JSON line on stdout; a line {"window": ...}
 # precedes every stretch the TCG plugin counts.
@@ -30,6 +30,8 @@ MIB=${BENCH_MIB:-32}
 log() { echo "bench: $*" >&2; }
 
 log "kernel $(uname -r), $(nproc) CPU(s)"
+param=/sys/module/bpf_struct_ops/parameters/fast_trampolines
+log "bpf_struct_ops.fast_trampolines: $(cat $param 2>/dev/null || echo "none (the base's file)")"
 insmod "$KTREE/$ST/struct_ops_bench/bpf_bench_ops.ko"
 
 log "dispatch: $CALLS calls x $REPS runs per case"
@@ -38,6 +40,9 @@ log "registration: $REPS runs per type"
 "$RUN" register "$OBJ" "$REPS"
 log "memory: $MAPS maps"
 "$RUN" memory "$OBJ" "$MAPS"
+log "trampoline pages: sched_ext_ops with every member set, the 40-member type"
+"$RUN" pages "$BIN/bench_scx.bpf.o" scx_all bench_scx_
+"$RUN" pages "$OBJ" ops40
 
 log "end to end: $MIB MiB over loopback, cubic vs bpf_cubic"
 "$BPFTOOL" struct_ops register "$CUBIC" >&2

@@ -22,6 +22,19 @@ u64 BPF_PROG(bench_trivial, u64 x)
 	return x + 1;
 }
 
+/* The dispatch targets of the map opsx besides empty and trivial */
+SEC("struct_ops.s")
+u64 BPF_PROG(bench_sleepable, u64 x)
+{
+	return x + 1;
+}
+
+SEC("struct_ops")
+u64 BPF_PROG(bench_helper, u64 x)
+{
+	return x + bpf_get_prandom_u32();
+}
+
 /*
  * One program per member of every type (a program is loaded for one slot),
  * all with the trivial body.
@@ -102,6 +115,20 @@ SEC(".struct_ops.link")
 struct bench_ops ops10_b = {
 	.empty = (void *)bench_empty,
 	.trivial = (void *)bench_trivial,
+};
+
+/*
+ * The map of the dispatch runs: one trampoline of each kind, in the order
+ * the layout read-out measures them (each one's length is the distance to
+ * the next): no argument, one, sleepable, calling a helper.
+ */
+SEC(".struct_ops.link")
+struct bench_ops opsx = {
+	.empty = (void *)bench_empty,
+	.trivial = (void *)bench_trivial,
+	.op2 = (void *)bench_sleepable,
+	.op3 = (void *)bench_helper,
+	.op4 = (void *)bench_op4,
 };
 
 SEC(".struct_ops.link")

@@ -2,19 +2,28 @@
 /*
  * bpf_bench_ops - the kernel side of the struct_ops benchmark.
  *
- * It registers the struct_ops types of bench_ops.h and makes a debugfs file,
- * /sys/kernel/debug/bpf_bench_ops.  Writing "IMPL OP N" to the file calls
- * member OP of IMPL N times through the ops pointer, the way a subsystem
- * calls its ops; reading the file gives "NS N SUM" for the last run.
+ * It registers the struct_ops types of bench_ops.h and makes two debugfs
+ * files.  Writing "IMPL OP N [CTX]" to /sys/kernel/debug/bpf_bench_ops
+ * calls member OP of IMPL N times through the ops pointer, the way a
+ * subsystem calls its ops; reading the file gives "NS N SUM" for the last
+ * run.
  *
  *	IMPL	native: C functions of this module;
  *		bpf: the bench_ops map registered (or linked) last
  *	OP	empty: void (*)(void) with an empty body;
- *		trivial: u64 (*)(u64 x) returning x + 1
+ *		trivial: u64 (*)(u64 x) returning x + 1;
+ *		sleepable: member op2, for a sleepable prog (CTX task only);
+ *		helper: member op3, for a prog that calls a helper
+ *	CTX	irq: interrupts off, inside rcu_read_lock() (the default);
+ *		preempt: preemption off, RCU not held;
+ *		task: a preemptible task, RCU not held
  *
- * The loop runs with interrupts off between bench_mark_start() and
- * bench_mark_stop(), so that the TCG plugin counting guest instructions
- * sees only the calls in its window.
+ * Only the loop itself runs between bench_mark_start() and
+ * bench_mark_stop(), the window the TCG plugin counts guest instructions
+ * in; with interrupts on, the ones that land in it are counted too.
+ * Reading /sys/kernel/debug/bpf_bench_ops_layout gives the address every
+ * member of the active bpf ops points to, one per line, in member order:
+ * the trampolines, laid out in that order.
  */
 #include <linux/bpf.h>
 #include <linux/bpf_verifier.h>
@@ -29,16 +38,23 @@
 
 #define BENCH_MAX_CALLS	10000000UL
 
-/* The ops the bpf IMPL calls; set by reg/update, cleared by unreg. */
+/*
+ * The ops the bpf IMPL calls; set by reg/update, cleared by unreg.  Those
+ * take bench_mutex, which a run holds: the map cannot go away under a run,
+ * whatever the context of its calls.
+ */
 static struct bench_ops *bench_active;
-/* Serialises runs and guards last_result. */
+/* Serialises runs and guards bench_active and last_result. */
 static DEFINE_MUTEX(bench_mutex);
 static struct {
 	u64 ns;
 	unsigned long calls;
 	u64 sum;
 } last_result;
-static struct dentry *bench_file;
+static struct dentry *bench_file, *layout_file;
+
+enum bench_op { BENCH_EMPTY, BENCH_TRIVIAL, BENCH_SLEEPABLE, BENCH_HELPER };
+enum bench_ctx { BENCH_IRQ, BENCH_PREEMPT, BENCH_TASK };
 
 /* The native implementation: what a subsystem would have in C. */
 static void native_empty(void)
@@ -53,6 +69,8 @@ static u64 native_trivial(u64 x)
 static struct bench_ops native_ops = {
 	.empty = native_empty,
 	.trivial = native_trivial,
+	.op2 = native_trivial,
+	.op3 = native_trivial,
 };
 
 /* CFI stubs: the signature of every member. */
@@ -120,19 +138,23 @@ static int bench_update_nop(void *kdata, void *old_kdata, struct bpf_link *link)
 /* bench_ops: the map registered last is the one the bpf IMPL calls. */
 static int bench_reg(void *kdata, struct bpf_link *link)
 {
-	WRITE_ONCE(bench_active, kdata);
+	mutex_lock(&bench_mutex);
+	bench_active = kdata;
+	mutex_unlock(&bench_mutex);
 	return 0;
 }
 
 static void bench_unreg(void *kdata, struct bpf_link *link)
 {
-	cmpxchg(&bench_active, (struct bench_ops *)kdata, NULL);
+	mutex_lock(&bench_mutex);
+	if (bench_active == kdata)
+		bench_active = NULL;
+	mutex_unlock(&bench_mutex);
 }
 
 static int bench_update(void *kdata, void *old_kdata, struct bpf_link *link)
 {
-	WRITE_ONCE(bench_active, kdata);
-	return 0;
+	return bench_reg(kdata, link);
 }
 
 /* What differs between the types; bench_st_init() adds what they share. */
@@ -167,57 +189,125 @@ static void bench_st_init(struct bpf_struct_ops *st)
 	}
 }
 
+/* The member @op calls, or NULL */
+static void *bench_member(const struct bench_ops *ops, enum bench_op op)
+{
+	switch (op) {
+	case BENCH_EMPTY:
+		return ops->empty;
+	case BENCH_TRIVIAL:
+		return ops->trivial;
+	case BENCH_SLEEPABLE:
+		return ops->op2;
+	default:
+		return ops->op3;
+	}
+}
+
 /* The measured loop: N calls of one member through @ops. */
-static noinline void bench_loop(const struct bench_ops *ops, bool empty,
+static noinline u64 bench_calls(const struct bench_ops *ops, enum bench_op op,
 				unsigned long n)
 {
-	unsigned long flags, i;
-	u64 sum = 0, t0;
+	unsigned long i;
+	u64 sum = 0;
 
-	local_irq_save(flags);
-	t0 = ktime_get_ns();
 	bench_mark_start();
-	if (empty) {
+	switch (op) {
+	case BENCH_EMPTY:
 		for (i = 0; i < n; i++)
 			ops->empty();
-	} else {
+		break;
+	case BENCH_TRIVIAL:
 		for (i = 0; i < n; i++)
 			sum += ops->trivial(i);
+		break;
+	case BENCH_SLEEPABLE:
+		for (i = 0; i < n; i++)
+			sum += ops->op2(i);
+		break;
+	default:
+		for (i = 0; i < n; i++)
+			sum += ops->op3(i);
+		break;
 	}
 	bench_mark_stop();
-	last_result.ns = ktime_get_ns() - t0;
-	local_irq_restore(flags);
+	return sum;
+}
+
+/* The loop in context @ctx, timed */
+static void bench_loop(const struct bench_ops *ops, enum bench_op op,
+		       enum bench_ctx ctx, unsigned long n)
+{
+	unsigned long flags;
+	u64 sum, t0;
+
+	switch (ctx) {
+	case BENCH_IRQ:
+		rcu_read_lock();
+		local_irq_save(flags);
+		t0 = ktime_get_ns();
+		sum = bench_calls(ops, op, n);
+		last_result.ns = ktime_get_ns() - t0;
+		local_irq_restore(flags);
+		rcu_read_unlock();
+		break;
+	case BENCH_PREEMPT:
+		preempt_disable();
+		t0 = ktime_get_ns();
+		sum = bench_calls(ops, op, n);
+		last_result.ns = ktime_get_ns() - t0;
+		preempt_enable();
+		break;
+	default:
+		t0 = ktime_get_ns();
+		sum = bench_calls(ops, op, n);
+		last_result.ns = ktime_get_ns() - t0;
+		break;
+	}
 	last_result.calls = n;
 	last_result.sum = sum;
 }
 
-static int bench_run(const char *impl, const char *op, unsigned long n)
+static int bench_lookup(const char *const *names, int nr, const char *name)
 {
-	bool empty = !strcmp(op, "empty");
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -EINVAL;
+}
+
+static int bench_run(const char *impl, const char *opname, const char *ctxname,
+		     unsigned long n)
+{
+	static const char *const ops_names[] = { "empty", "trivial", "sleepable", "helper" };
+	static const char *const ctx_names[] = { "irq", "preempt", "task" };
+	int op = bench_lookup(ops_names, ARRAY_SIZE(ops_names), opname);
+	int ctx = bench_lookup(ctx_names, ARRAY_SIZE(ctx_names), ctxname);
 	const struct bench_ops *ops;
 	int err = 0;
 
-	if (!empty && strcmp(op, "trivial"))
+	if (op < 0 || ctx < 0)
+		return -EINVAL;
+	if (op == BENCH_SLEEPABLE && ctx != BENCH_TASK)
 		return -EINVAL;
 	if (n > BENCH_MAX_CALLS)
 		return -E2BIG;
 
 	mutex_lock(&bench_mutex);
-	/* RCU keeps a registered map's trampolines alive while we call them. */
-	rcu_read_lock();
 	if (!strcmp(impl, "native"))
 		ops = &native_ops;
 	else if (!strcmp(impl, "bpf"))
-		ops = READ_ONCE(bench_active);
+		ops = bench_active;
 	else
 		ops = ERR_PTR(-EINVAL);
 	if (IS_ERR(ops))
 		err = PTR_ERR(ops);
-	else if (!ops || !(empty ? (void *)ops->empty : (void *)ops->trivial))
+	else if (!ops || !bench_member(ops, op))
 		err = -ENOENT;
 	else
-		bench_loop(ops, empty, n);
-	rcu_read_unlock();
+		bench_loop(ops, op, ctx, n);
 	mutex_unlock(&bench_mutex);
 	return err;
 }
@@ -225,7 +315,7 @@ static int bench_run(const char *impl, const char *op, unsigned long n)
 static ssize_t bench_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
 {
-	char buf[64], impl[8], op[8];
+	char buf[64], impl[8], op[12], ctx[8] = "irq";
 	unsigned long n;
 	int err;
 
@@ -234,9 +324,9 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	if (sscanf(buf, "%7s %7s %lu", impl, op, &n) != 3)
+	if (sscanf(buf, "%7s %11s %lu %7s", impl, op, &n, ctx) < 3)
 		return -EINVAL;
-	err = bench_run(impl, op, n);
+	err = bench_run(impl, op, ctx, n);
 	return err ?: len;
 }
 
@@ -252,6 +342,31 @@ static ssize_t bench_read(struct file *file, char __user *ubuf, size_t len,
 	mutex_unlock(&bench_mutex);
 	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
 }
+
+static ssize_t layout_read(struct file *file, char __user *ubuf, size_t len,
+			   loff_t *ppos)
+{
+	void **slot;
+	char buf[20 * sizeof(struct bench_ops) / sizeof(void *) + 1];
+	size_t i;
+	int n = 0;
+
+	mutex_lock(&bench_mutex);
+	slot = (void **)bench_active;
+	for (i = 0; slot && i < sizeof(struct bench_ops) / sizeof(void *); i++)
+		n += scnprintf(buf + n, sizeof(buf) - n, "%lx\n",
+			       (unsigned long)slot[i]);
+	mutex_unlock(&bench_mutex);
+	if (!n)
+		return -ENOENT;
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static const struct file_operations layout_fops = {
+	.owner = THIS_MODULE,
+	.read = layout_read,
+	.llseek = default_llseek,
+};
 
 static const struct file_operations bench_fops = {
 	.owner = THIS_MODULE,
@@ -279,11 +394,14 @@ static int __init bpf_bench_ops_init(void)
 		return err;
 	bench_file = debugfs_create_file("bpf_bench_ops", 0600, NULL, NULL,
 					 &bench_fops);
+	layout_file = debugfs_create_file("bpf_bench_ops_layout", 0400, NULL,
+					  NULL, &layout_fops);
 	return 0;
 }
 
 static void __exit bpf_bench_ops_exit(void)
 {
+	debugfs_remove(layout_file);
 	debugfs_remove(bench_file);
 }
 

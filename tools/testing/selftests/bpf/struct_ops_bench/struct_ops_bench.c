@@ -5,6 +5,7 @@
  *   struct_ops_bench dispatch OBJ CALLS REPS
  *   struct_ops_bench register OBJ REPS
  *   struct_ops_bench memory OBJ MAPS
+ *   struct_ops_bench pages OBJ MAP [PREFIX]
  *   struct_ops_bench mark start|stop
  *
  * Every measurement is printed as one JSON object per line.  Each stretch
@@ -35,6 +36,7 @@ typedef __u64 u64;
 #include "bench_ops.h"
 
 #define DEBUGFS_FILE	"/sys/kernel/debug/bpf_bench_ops"
+#define LAYOUT_FILE	"/sys/kernel/debug/bpf_bench_ops_layout"
 #define STATS_SYSCTL	"/proc/sys/kernel/bpf_stats_enabled"
 #define RELEASE_CAP_MS	20000
 #define MAX_SLOTS	40
@@ -108,14 +110,15 @@ static struct bpf_object *open_obj(const char *path)
 /* dispatch: N calls of one member, native and BPF, from the module */
 
 /* One run in the module; returns the ns it took. */
-static double dispatch_once(const char *impl, const char *op, unsigned long n)
+static double dispatch_once(const char *impl, const char *op, const char *ctx,
+			    unsigned long n)
 {
 	char cmd[64], res[64];
 	unsigned long long ns;
 	int fd;
 	ssize_t len;
 
-	snprintf(cmd, sizeof(cmd), "%s %s %lu", impl, op, n);
+	snprintf(cmd, sizeof(cmd), "%s %s %lu %s", impl, op, n, ctx);
 	write_file(DEBUGFS_FILE, cmd);
 	fd = open(DEBUGFS_FILE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -132,45 +135,94 @@ static double dispatch_once(const char *impl, const char *op, unsigned long n)
 	return ns;
 }
 
-static void dispatch_case(const char *impl, const char *op, int stats,
-			  unsigned long calls, int reps)
+/*
+ * One case: "IMPL/OP[@CTX][/stats]", the context left out when it is irq
+ * (the case names of the first version of the bench).
+ */
+static void dispatch_case(const char *impl, const char *op, const char *ctx,
+			  int stats, unsigned long calls, int reps)
 {
 	double ns[64];
 	char name[64];
 	int i;
 
-	snprintf(name, sizeof(name), "%s/%s%s", impl, op, stats ? "/stats" : "");
+	snprintf(name, sizeof(name), "%s/%s%s%s%s", impl, op,
+		 strcmp(ctx, "irq") ? "@" : "", strcmp(ctx, "irq") ? ctx : "",
+		 stats ? "/stats" : "");
 	write_file(STATS_SYSCTL, stats ? "1" : "0");
 	/* The empty loop first: the window's fixed cost. */
 	for (i = 0; i < 3; i++) {
 		print_window("dispatch", name, 0);
-		dispatch_once(impl, op, 0);
+		dispatch_once(impl, op, ctx, 0);
 	}
 	for (i = 0; i < reps; i++) {
 		print_window("dispatch", name, calls);
-		ns[i] = dispatch_once(impl, op, calls) / calls;
+		ns[i] = dispatch_once(impl, op, ctx, calls) / calls;
 	}
 	print_values("dispatch_wall", name, "ns/call", ns, reps);
 	write_file(STATS_SYSCTL, "0");
 }
 
+/*
+ * The length of the trampolines of opsx, from the addresses its members
+ * point to: each one's is the distance to the next when both are on one
+ * page (what the image was advanced by, padding included).
+ */
+static void tramp_lengths(void)
+{
+	static const char * const kinds[] = {
+		"no argument", "one argument", "one argument, sleepable",
+		"one argument, calls a helper",
+	};
+	unsigned long long addr[ARRAY_SIZE(kinds) + 1];
+	char line[64];
+	size_t i, n = 0;
+	FILE *f = fopen(LAYOUT_FILE, "re");
+
+	if (!f)
+		die("%s: %s", LAYOUT_FILE, strerror(errno));
+	while (n < ARRAY_SIZE(addr) && fgets(line, sizeof(line), f))
+		addr[n++] = strtoull(line, NULL, 16);
+	fclose(f);
+	if (n != ARRAY_SIZE(addr))
+		die("%s: %zu addresses", LAYOUT_FILE, n);
+	for (i = 0; i < ARRAY_SIZE(kinds); i++) {
+		double len = addr[i + 1] - addr[i];
+
+		if (addr[i] >> 12 != addr[i + 1] >> 12)
+			die("%s: trampolines %zu and %zu on two pages", LAYOUT_FILE, i, i + 1);
+		print_values("tramp_bytes", kinds[i], "bytes", &len, 1);
+	}
+}
+
 static int cmd_dispatch(const char *path, unsigned long calls, int reps)
 {
 	struct bpf_object *obj = open_obj(path);
-	struct bpf_link *link;
 	static const char * const ops[] = { "empty", "trivial" };
+	static const char * const ctxs[] = { "preempt", "task" };
+	struct bpf_link *link;
 	int i;
 
 	if (reps > 64)
 		reps = 64;
-	link = bpf_map__attach_struct_ops(bpf_object__find_map_by_name(obj, "ops10"));
+	link = bpf_map__attach_struct_ops(bpf_object__find_map_by_name(obj, "opsx"));
 	if (!link)
-		die("attach ops10: %s", strerror(errno));
+		die("attach opsx: %s", strerror(errno));
+	tramp_lengths();
+	/* (a) interrupts off, RCU held; (f) the same with stats */
 	for (i = 0; i < 2; i++) {
-		dispatch_case("native", ops[i], 0, calls, reps);
-		dispatch_case("bpf", ops[i], 0, calls, reps);
-		dispatch_case("bpf", ops[i], 1, calls, reps);
+		dispatch_case("native", ops[i], "irq", 0, calls, reps);
+		dispatch_case("bpf", ops[i], "irq", 0, calls, reps);
+		dispatch_case("bpf", ops[i], "irq", 1, calls, reps);
 	}
+	/* (b) preemption off and (c) a preemptible task, RCU not held */
+	for (i = 0; i < 2; i++) {
+		dispatch_case("native", "trivial", ctxs[i], 0, calls, reps);
+		dispatch_case("bpf", "trivial", ctxs[i], 0, calls, reps);
+	}
+	/* (d) a sleepable prog; (e) a prog that calls a helper */
+	dispatch_case("bpf", "sleepable", "task", 0, calls, reps);
+	dispatch_case("bpf", "helper", "irq", 0, calls, reps);
 	bpf_link__destroy(link);
 	bpf_object__close(obj);
 	return 0;
@@ -254,7 +306,10 @@ static void wait_idle(void)
 /* A struct_ops type as the runner builds its maps: after a libbpf map. */
 struct st_type {
 	const char *map;		/* the libbpf map it copies */
-	int nr_slots;
+	const char *prefix;		/* slot programs: PREFIX<member name> */
+	int nr_slots;			/* func slots; 0: as many as the type has */
+	char slot_name[MAX_SLOTS][32];
+	int name_off;			/* of a "name" string member, or -1 */
 	__u32 value_size, value_type_id;
 	int btf_fd;			/* module BTF of the type */
 	int obj_btf_fd;			/* BTF of bench_ops.bpf.o: a map needs one */
@@ -272,7 +327,9 @@ static struct st_type types[] = {
 /* The program of slot @i of @t, as bench_ops.bpf.c assigns them */
 static void slot_prog_name(const struct st_type *t, int i, char *buf, size_t sz)
 {
-	if (t->nr_slots == 1)
+	if (t->prefix)
+		snprintf(buf, sz, "%s%s", t->prefix, t->slot_name[i]);
+	else if (t->nr_slots == 1)
 		snprintf(buf, sz, "bench1_op0");
 	else if (t->nr_slots == 40)
 		snprintf(buf, sz, "bench40_op%d", i);
@@ -282,14 +339,26 @@ static void slot_prog_name(const struct st_type *t, int i, char *buf, size_t sz)
 		snprintf(buf, sz, "bench_op%d", i);
 }
 
-/* Offset of every func slot: the struct's offset in the value type + its member's */
+/* Whether member type @id is a function pointer */
+static int is_func_ptr(const struct btf *btf, __u32 id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+
+	return t && btf_is_ptr(t) &&
+	       btf_is_func_proto(btf__type_by_id(btf, btf__resolve_type(btf, t->type)));
+}
+
+/*
+ * Offset of every func slot: the struct's offset in the value type + its
+ * member's; and of a "name" member, which some types require.
+ */
 static void type_layout(struct st_type *t, __u32 btf_obj_id)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf(), *btf;
 	const struct btf_type *vt, *st = NULL;
 	const struct btf_member *m;
 	__u32 data_off = 0;
-	int i;
+	int i, n = 0;
 
 	btf = vmlinux ? btf__load_from_kernel_by_id_split(btf_obj_id, vmlinux) : NULL;
 	if (!btf)
@@ -300,10 +369,25 @@ static void type_layout(struct st_type *t, __u32 btf_obj_id)
 			data_off = m->offset / 8;
 			st = btf__type_by_id(btf, m->type);
 		}
-	if (!st || btf_vlen(st) != t->nr_slots)
+	if (!st)
 		die("%s: unexpected value type layout", t->map);
-	for (i = 0, m = btf_members(st); i < t->nr_slots; i++, m++)
-		t->slot_off[i] = data_off + m->offset / 8;
+	t->name_off = -1;
+	for (i = 0, m = btf_members(st); i < btf_vlen(st); i++, m++) {
+		const char *mname = btf__name_by_offset(btf, m->name_off);
+
+		if (!is_func_ptr(btf, m->type)) {
+			if (!strcmp(mname, "name"))
+				t->name_off = data_off + m->offset / 8;
+			continue;
+		}
+		if (n == MAX_SLOTS)
+			die("%s: more than %d func members", t->map, MAX_SLOTS);
+		t->slot_off[n] = data_off + m->offset / 8;
+		snprintf(t->slot_name[n++], sizeof(t->slot_name[0]), "%s", mname);
+	}
+	if (t->nr_slots && n != t->nr_slots)
+		die("%s: %d func members, not %d", t->map, n, t->nr_slots);
+	t->nr_slots = n;
 	btf__free(btf);
 	btf__free(vmlinux);
 }
@@ -338,6 +422,8 @@ static void type_init(struct st_type *t, struct bpf_object *obj)
 		t->prog_fd[i] = bpf_program__fd(prog);
 		*(__u64 *)(t->value + t->slot_off[i]) = t->prog_fd[i];
 	}
+	if (t->name_off >= 0)
+		strcpy(t->value + t->name_off, "bench");
 }
 
 /* A new BPF_F_LINK map of type @t; with @update, its value written */
@@ -579,6 +665,29 @@ static int cmd_memory(const char *path, int nr)
 	return 0;
 }
 
+/* pages: the trampoline pages of one map with every func member set */
+static int cmd_pages(const char *path, const char *map, const char *prefix)
+{
+	struct bpf_object *obj = open_obj(path);
+	struct st_type *t = calloc(1, sizeof(*t));
+	long long before;
+	int fd;
+
+	if (!t)
+		die("out of memory");
+	t->map = map;
+	t->prefix = prefix;
+	type_init(t, obj);
+	kcore_init();
+	before = jit_current();
+	fd = map_new(t, 1);
+	one_value("image_pages", map, "pages", (jit_current() - before) / 4096.0);
+	close(fd);
+	free(t);
+	bpf_object__close(obj);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -597,8 +706,11 @@ int main(int argc, char **argv)
 		return cmd_register(argv[2], atoi(argv[3]));
 	if (!strcmp(cmd, "memory") && argc == 4)
 		return cmd_memory(argv[2], atoi(argv[3]));
+	if (!strcmp(cmd, "pages") && (argc == 4 || argc == 5))
+		return cmd_pages(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	fprintf(stderr,
 		"usage: %s dispatch OBJ CALLS REPS | register OBJ REPS |\n"
-		"       %s memory OBJ MAPS | mark start|stop\n", argv[0], argv[0]);
+		"       %s memory OBJ MAPS | pages OBJ MAP [PREFIX] | mark start|stop\n",
+		argv[0], argv[0]);
 	return 2;
 }
