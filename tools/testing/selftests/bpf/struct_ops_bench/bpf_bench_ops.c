@@ -119,6 +119,7 @@ static bool bench_is_valid_access(int off, int size, enum bpf_access_type type,
 
 static const struct bpf_verifier_ops bench_verifier_ops = {
 	.is_valid_access = bench_is_valid_access,
+	.get_func_proto = bpf_base_func_proto,
 };
 
 static int bench_reg_nop(void *kdata, struct bpf_link *link)
