@@ -611,14 +611,14 @@ static const char * const meminfo_fields[] = {
 static void bench_memory(struct st_type *t, int nr)
 {
 	long long before[NR_FIELDS], jit0, jit1;
-	struct rlimit rl = { nr + 64, nr + 64 };
+	struct rlimit rl = { nr + 256, nr + 256 };
 	char name[64];
 	int *fds, i;
 	size_t f;
 	u64 t0;
 
 	if (setrlimit(RLIMIT_NOFILE, &rl))
-		die("RLIMIT_NOFILE %d: %s", nr + 64, strerror(errno));
+		die("RLIMIT_NOFILE %d: %s", nr + 256, strerror(errno));
 	fds = calloc(nr, sizeof(*fds));
 	if (!fds)
 		die("out of memory");
