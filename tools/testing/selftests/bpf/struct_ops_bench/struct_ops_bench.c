@@ -311,7 +311,7 @@ struct st_type {
 	char slot_name[MAX_SLOTS][32];
 	int name_off;			/* of a "name" string member, or -1 */
 	__u32 value_size, value_type_id;
-	int btf_fd;			/* module BTF of the type */
+	int btf_fd;			/* module BTF of the type, -1 for vmlinux */
 	int obj_btf_fd;			/* BTF of bench_ops.bpf.o: a map needs one */
 	__u32 slot_off[MAX_SLOTS];	/* offset of each func slot in the value */
 	int prog_fd[MAX_SLOTS];
@@ -392,6 +392,19 @@ static void type_layout(struct st_type *t, __u32 btf_obj_id)
 	btf__free(vmlinux);
 }
 
+static int btf_is_vmlinux(int btf_fd)
+{
+	struct bpf_btf_info info = {};
+	__u32 len = sizeof(info);
+	char name[64] = "";
+
+	info.name = (__u64)(unsigned long)name;
+	info.name_len = sizeof(name);
+	if (bpf_btf_get_info_by_fd(btf_fd, &info, &len))
+		die("BTF info: %s", strerror(errno));
+	return !strcmp(name, "vmlinux");
+}
+
 static void type_init(struct st_type *t, struct bpf_object *obj)
 {
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, t->map);
@@ -409,6 +422,11 @@ static void type_init(struct st_type *t, struct bpf_object *obj)
 	t->btf_fd = bpf_btf_get_fd_by_id(info.btf_vmlinux_id);
 	if (t->btf_fd < 0)
 		die("%s: BTF fd: %s", t->map, strerror(errno));
+	if (btf_is_vmlinux(t->btf_fd)) {
+		/* a map names only a module's BTF */
+		close(t->btf_fd);
+		t->btf_fd = -1;
+	}
 	t->obj_btf_fd = bpf_object__btf_fd(obj);
 	type_layout(t, info.btf_vmlinux_id);
 	memset(t->value, 0, sizeof(t->value));
@@ -432,9 +450,13 @@ static int map_new(const struct st_type *t, int update)
 	LIBBPF_OPTS(bpf_map_create_opts, opts,
 		    .btf_fd = t->obj_btf_fd,
 		    .btf_vmlinux_value_type_id = t->value_type_id,
-		    .value_type_btf_obj_fd = t->btf_fd,
-		    .map_flags = BPF_F_LINK | BPF_F_VTYPE_BTF_OBJ_FD);
+		    .map_flags = BPF_F_LINK);
 	int fd, zero = 0;
+
+	if (t->btf_fd >= 0) {
+		opts.value_type_btf_obj_fd = t->btf_fd;
+		opts.map_flags |= BPF_F_VTYPE_BTF_OBJ_FD;
+	}
 
 	fd = bpf_map_create(BPF_MAP_TYPE_STRUCT_OPS, t->map, sizeof(int),
 			    t->value_size, 1, &opts);
