@@ -89,24 +89,31 @@ static inline void kcore_close(void)
 	kc.kcore = -1;
 }
 
-/* bpf_jit_current in bytes, or a negative errno */
-static inline long long jit_current(void)
+/* @len bytes of kernel memory at @addr, after kcore_open(): 0 or -errno */
+static inline int kcore_read(__u64 addr, void *buf, size_t len)
 {
-	long long val;
 	int i;
 
 	for (i = 0; i < kc.phnum; i++) {
 		struct elf64_phdr *p = &kc.ph[i];
 
-		if (p->p_type != PT_LOAD || kc.addr < p->p_vaddr ||
-		    kc.addr + sizeof(val) > p->p_vaddr + p->p_filesz)
+		if (p->p_type != PT_LOAD || addr < p->p_vaddr ||
+		    addr + len > p->p_vaddr + p->p_filesz)
 			continue;
-		if (pread(kc.kcore, &val, sizeof(val),
-			  p->p_offset + kc.addr - p->p_vaddr) != sizeof(val))
+		if (pread(kc.kcore, buf, len, p->p_offset + addr - p->p_vaddr) != (ssize_t)len)
 			return -errno;
-		return val;
+		return 0;
 	}
 	return -ENOENT;
+}
+
+/* bpf_jit_current in bytes, or a negative errno */
+static inline long long jit_current(void)
+{
+	long long val;
+	int err = kcore_read(kc.addr, &val, sizeof(val));
+
+	return err ?: val;
 }
 
 /* The value once it has not moved for 1s */

@@ -18,6 +18,11 @@
  * hotplug	a long prog (bpf_loop) called again and again while CPU 1
  *		goes offline and online and another thread keeps calling
  *		synchronize_rcu() (membarrier): it never changes CPU
+ * fallback	a member with twelve arguments (bpf_testmod_big_ops) gets the
+ *		generic trampoline and still gets them all; probe gets the
+ *		x86 one of its own unless bpf_struct_ops.fast_trampolines=0:
+ *		the code after "push %rbp; mov %rsp,%rbp" pushes the
+ *		argument registers, where the generic one subtracts from %rsp
  *
  * Only one bpf_testmod_ctx_ops can be registered, and stats, kallsyms and
  * CPU hotplug are global: a serial test.
@@ -29,12 +34,14 @@
 #include <sys/syscall.h>
 #include "../bpf_testmod/bpf_testmod.h"
 #include "../progs/struct_ops_tramp.h"
+#include "struct_ops_common.h"
 #include "struct_ops_tramp.skel.h"
 
 #define CTX_FILE	"/sys/kernel/bpf_testmod_ctx_ops"
 #define STATS_FILE	"/proc/sys/kernel/bpf_stats_enabled"
 #define KALLSYMS_KNOB	"/proc/sys/net/core/bpf_jit_kallsyms"
 #define CPU1_ONLINE	"/sys/devices/system/cpu/cpu1/online"
+#define FAST_PARAM	"/sys/module/bpf_struct_ops/parameters/fast_trampolines"
 #define HOTPLUG_ROUNDS	4
 #define HOTPLUG_CAP_MS	60000
 
@@ -45,14 +52,6 @@ static const char * const ctx_names[BPF_TESTMOD_CTX_NR] = {
 	[BPF_TESTMOD_CTX_SOFTIRQ] = "softirq",
 	[BPF_TESTMOD_CTX_HARDIRQ] = "hardirq",
 };
-
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
 
 static int write_str(const char *path, const char *s)
 {
@@ -277,8 +276,8 @@ static void test_hotplug(struct struct_ops_tramp *skel)
 		pthread_join(plug, NULL);
 		goto out;
 	}
-	end = now_ms() + HOTPLUG_CAP_MS;
-	while (atomic_load(&hotplug_rounds) < HOTPLUG_ROUNDS && now_ms() < end) {
+	end = st_now_ms() + HOTPLUG_CAP_MS;
+	while (atomic_load(&hotplug_rounds) < HOTPLUG_ROUNDS && st_now_ms() < end) {
 		if (call_probe(BPF_TESTMOD_CTX_TASK, &seen, &restored)) {
 			bad++;
 			break;
@@ -302,6 +301,79 @@ out:
 		write_str(CPU1_ONLINE, "1");
 }
 
+/* The address of kallsyms symbol @name, or 0 */
+static __u64 ksym_addr_of(const char *name)
+{
+	unsigned long long a, found = 0;
+	char line[512], sym[256], type;
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %255s", &a, &type, sym) == 3 &&
+		    !strcmp(sym, name))
+			found = a;
+	fclose(f);
+	return found;
+}
+
+/*
+ * 1 if the trampoline @sym is one of the x86 JIT's own, 0 if generic, -1 if
+ * its frame setup is not found in its first bytes
+ */
+static int tramp_is_own(const char *sym)
+{
+	static const unsigned char frame[] = { 0x55, 0x48, 0x89, 0xe5 };
+	unsigned char code[48];
+	__u64 addr = ksym_addr_of(sym);
+	size_t i;
+
+	if (!addr || kcore_read(addr, code, sizeof(code)))
+		return -1;
+	for (i = 0; i + sizeof(frame) < sizeof(code); i++) {
+		if (memcmp(code + i, frame, sizeof(frame)))
+			continue;
+		/* push %rdi .. %rdx, or REX.B for %r8, %r9; the generic: REX.W sub */
+		i += sizeof(frame);
+		return (code[i] >= 0x50 && code[i] <= 0x57) || code[i] == 0x41;
+	}
+	return -1;
+}
+
+static void test_fallback(struct struct_ops_tramp *skel)
+{
+	char knob[16] = "", fast[8] = "N";
+	struct bpf_link *wide;
+
+#ifndef __x86_64__
+	test__skip();
+	printf("%s:SKIP: the struct_ops trampolines of their own are x86-64's\n",
+	       __func__);
+	return;
+#endif
+	/* Without the parameter (a base kernel) every member is generic */
+	read_str(FAST_PARAM, fast, sizeof(fast));
+	/* ->reg() fails unless big_1 got all twelve arguments and answered */
+	wide = bpf_map__attach_struct_ops(skel->maps.wide_ops);
+	if (!ASSERT_OK_PTR(wide, "attach the twelve-argument member"))
+		return;
+	if (!ASSERT_OK(read_str(KALLSYMS_KNOB, knob, sizeof(knob)), "read bpf_jit_kallsyms") ||
+	    !ASSERT_OK(write_str(KALLSYMS_KNOB, "1"), "bpf_jit_kallsyms on") ||
+	    !kcore_open())
+		goto out;
+	ASSERT_EQ(tramp_is_own("bpf__bpf_testmod_big_ops_big_1"), 0,
+		  "twelve arguments: generic trampoline");
+	ASSERT_EQ(tramp_is_own("bpf__bpf_testmod_ctx_ops_probe"), fast[0] == 'Y',
+		  "three arguments: own trampoline unless fast_trampolines=0");
+	printf("%s: fast_trampolines=%c\n", __func__, fast[0]);
+out:
+	kcore_close();
+	if (knob[0])
+		write_str(KALLSYMS_KNOB, knob);
+	bpf_link__destroy(wide);
+}
+
 void serial_test_struct_ops_tramp(void)
 {
 	struct struct_ops_tramp *skel;
@@ -322,6 +394,8 @@ void serial_test_struct_ops_tramp(void)
 		test_stats(skel);
 	if (test__start_subtest("hotplug"))
 		test_hotplug(skel);
+	if (test__start_subtest("fallback"))
+		test_fallback(skel);
 
 	bpf_link__destroy(link);
 out:

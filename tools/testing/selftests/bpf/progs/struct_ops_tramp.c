@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The prog of prog_tests/struct_ops_tramp.c: what a struct_ops prog sees
- * of the task it runs on, from whichever context bpf_testmod calls it.
+ * The progs of prog_tests/struct_ops_tramp.c: probe, what a struct_ops prog
+ * sees of the task it runs on, from whichever context bpf_testmod calls
+ * it; wide, a member with more arguments than registers.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -57,4 +58,28 @@ int BPF_PROG(probe, int where, int migration_disabled, int rcu_nesting)
 SEC(".struct_ops.link")
 struct bpf_testmod_ctx_ops ctx_ops = {
 	.probe = (void *)probe,
+};
+
+/*
+ * Twelve arguments, more than the registers: the generic trampoline's.
+ * bpf_testmod_big_ops's ->reg() passes big_1 the arguments 101..112 and
+ * expects 1 + the sum of each a_i << 4i back.
+ */
+SEC("struct_ops")
+__u64 BPF_PROG(wide, __u64 a1, __u64 a2, __u64 a3, __u64 a4, __u64 a5,
+	       __u64 a6, __u64 a7, __u64 a8, __u64 a9, __u64 a10, __u64 a11,
+	       __u64 a12)
+{
+	__u64 args[] = { a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12 };
+	__u64 sum = 1;
+	int i;
+
+	for (i = 0; i < 12; i++)
+		sum += args[i] << (4 * (i + 1));
+	return sum;
+}
+
+SEC(".struct_ops.link")
+struct bpf_testmod_big_ops wide_ops = {
+	.big_1 = (void *)wide,
 };
