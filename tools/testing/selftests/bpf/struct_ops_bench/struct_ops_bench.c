@@ -441,7 +441,7 @@ static void type_init(struct st_type *t, struct bpf_object *obj)
 		*(__u64 *)(t->value + t->slot_off[i]) = t->prog_fd[i];
 	}
 	if (t->name_off >= 0)
-		strcpy(t->value + t->name_off, "bench");
+		memcpy(t->value + t->name_off, "bench", sizeof("bench"));
 }
 
 /* A new BPF_F_LINK map of type @t; with @update, its value written */
