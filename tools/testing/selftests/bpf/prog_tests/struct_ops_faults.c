@@ -3,17 +3,21 @@
  * struct_ops maps whose trampolines take more than one image page, and
  * struct_ops syscalls whose allocations fail.
  *
- * struct_ops_pages - the 40 tramp_N members of bpf_testmod_ops take two
- *	image pages.
+ * struct_ops_pages - the 40 tramp_N members of bpf_testmod_ops, on two
+ *	image pages with the generic trampolines and the x86 ones of their
+ *	own, on one with the shorter x86 ones of a debug config (which
+ *	call the C enter and exit functions).
  *	call_all: registering the map calls every tramp_N (bpf_testmod's
- *	->reg() does), and each returns its own prog's value.
- *	limit_page2: with net.core.bpf_jit_limit leaving room for one page
- *	only, the update of a task without CAP_BPF and CAP_SYS_ADMIN fails
- *	with EPERM when it needs the second page and gives the first one
- *	back; with room for two it succeeds.
+ *	->reg() does), and each returns its own prog's value; the map is
+ *	charged the pages its trampolines are on (kallsyms) and no more.
+ *	limit_page2: with net.core.bpf_jit_limit leaving room for all pages
+ *	but the last, the update of a task without CAP_BPF and
+ *	CAP_SYS_ADMIN fails with EPERM when it needs the last page and gives
+ *	the others back; with room for all it succeeds.  Skipped when the
+ *	map takes one page.
  *	protect_fail: arch_protect_bpf_trampoline() made to fail (with
- *	fail_function) on the first page and on the second: each time the
- *	update fails with that error and unwinds.
+ *	fail_function) on each page in turn: each time the update fails with
+ *	that error and unwinds, and there is one such point per page.
  *	largest: a map of the largest type there can be (64 members of 12
  *	arguments) fits in the 8 image pages a map may take, and each of
  *	its trampolines passes all 12 arguments and the result.
@@ -38,6 +42,8 @@
 enum { ST_INIT, ST_INUSE, ST_TOBEFREE, ST_READY };
 
 #define NR_TRAMPS	40
+#define MAX_IMAGE_PAGES	8	/* a map may take */
+#define MAX_TRAMPS	64	/* a type may have */
 #define PG_DATA		13	/* pg_ops.data */
 #define MAX_POINTS	5000	/* a walk that gets this far fails */
 #define DEBUGFS		"/sys/kernel/debug"
@@ -364,6 +370,57 @@ static bool tm_registered_delete(const struct fi_type *t, int fd, unsigned int c
 	return ASSERT_OK(map_delete(fd), "delete") && ok;
 }
 
+/* Address of the one kallsyms symbol @name, 0 if not exactly one */
+static unsigned long long ksym_addr(const char *name)
+{
+	unsigned long long addr, found = 0;
+	char line[256], sym[128];
+	int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %*s %127s", &addr, sym) == 2 &&
+		    !strcmp(sym, name)) {
+			found = addr;
+			n++;
+		}
+	fclose(f);
+	return n == 1 ? found : 0;
+}
+
+/*
+ * How many image pages trampolines PREFIX1 .. PREFIX@n are on, for
+ * trampolines of one length laid out in member order: a page ends where
+ * the next one does not follow at that length.  (Image pages come from
+ * the prog pack: they need not start at a page boundary.)  0 if one is
+ * missing from kallsyms.
+ */
+static long long tramp_pages(const char *prefix, int n)
+{
+	unsigned long long addr[MAX_TRAMPS];
+	long long len = 0, pages = 1;
+	char name[128];
+	int i;
+
+	for (i = 0; i < n && i < MAX_TRAMPS; i++) {
+		snprintf(name, sizeof(name), "%s%d", prefix, i + 1);
+		addr[i] = ksym_addr(name);
+		if (!addr[i])
+			return 0;
+	}
+	/* the length: the shortest step forward */
+	for (i = 1; i < n; i++)
+		if (addr[i] > addr[i - 1] &&
+		    (!len || (long long)(addr[i] - addr[i - 1]) < len))
+			len = addr[i] - addr[i - 1];
+	for (i = 1; i < n; i++)
+		pages += (long long)(addr[i] - addr[i - 1]) != len;
+	return pages;
+}
+
 /* struct_ops_pages */
 
 static void test_call_all(void)
@@ -381,7 +438,9 @@ static void test_call_all(void)
 	if (!ASSERT_OK_PTR(link, "attach pg_ops"))
 		return;
 	pages = (jit_current() - base) / fi.page;
-	ASSERT_EQ(pages, 2, "image pages of 40 trampolines");
+	ASSERT_EQ(pages, tramp_pages("bpf__bpf_testmod_ops_tramp_", NR_TRAMPS),
+		  "image pages: the ones the 40 trampolines are on");
+	printf("%s: 40 trampolines on %lld image page(s)\n", __func__, pages);
 
 	if (!ASSERT_EQ(bss->pg_nr_calls, NR_TRAMPS + 1, "calls"))
 		goto out;
@@ -468,27 +527,6 @@ out:
 		ASSERT_OK(write_jit_limit(old_limit), "restore bpf_jit_limit");
 }
 
-/* Address of the one kallsyms symbol @name, 0 if not exactly one */
-static unsigned long long ksym_addr(const char *name)
-{
-	unsigned long long addr, found = 0;
-	char line[256], sym[128];
-	int n = 0;
-	FILE *f;
-
-	f = fopen("/proc/kallsyms", "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %*s %127s", &addr, sym) == 2 &&
-		    !strcmp(sym, name)) {
-			found = addr;
-			n++;
-		}
-	fclose(f);
-	return n == 1 ? found : 0;
-}
-
 /*
  * The largest struct_ops type there can be, 64 members (the most a type
  * may have) of 12 arguments (the most a trampoline passes), must fit in
@@ -555,7 +593,7 @@ static void test_protect_fail(void)
 	base = settled_jit_current();
 	if (!ASSERT_GT(base, 0, "bpf_jit_current"))
 		goto out;
-	for (n = 1; n <= 3; n++) {
+	for (n = 1; n <= MAX_IMAGE_PAGES + 1; n++) {
 		fd = map_create(&fi.pg, 0);
 		if (!ASSERT_OK_FD(fd, "create"))
 			goto out;
@@ -573,9 +611,10 @@ static void test_protect_fail(void)
 		close_fd(&fd);
 	}
 	/* one point per image page, then the update that runs through */
-	ASSERT_EQ(points, 2, "protect calls failed");
 	ASSERT_FALSE(injected, "update with no point left to fail");
 	ASSERT_OK(err, "update");
+	ASSERT_EQ(points, (jit_current() - base) / fi.page,
+		  "protect calls failed: one per image page");
 	tm_registered_delete(&fi.pg, fd, calls);
 out:
 	close_fd(&fd);
