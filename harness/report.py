@@ -11,7 +11,10 @@ import argparse
 import re
 import sys
 
-TP_LINE = re.compile(r'^#(\d+)(?:/(\d+))?\s+(\S.*?):(OK|SKIP|FAIL)\s*$')
+# "#N name:OK", "#N/M name/sub:SKIP"; a test with skipped subtests ends in
+# "OK (SKIP: 1/3)"
+TP_LINE = re.compile(r'^#(\d+)(?:/(\d+))?\s+(\S.*?):(OK|SKIP|FAIL)'
+                     r'(?: \(SKIP: \d+/\d+\))?\s*$')
 SCX_LINE = re.compile(r'^(ok|not ok) (\d+) (\S+) #\s*(SKIP)?')
 
 
