@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers the struct_ops tests share: waiting for a map to be freed, and
+ * Helpers the struct_ops tests share: reading and writing a knob or
+ * sysfs file, a kallsyms address, waiting for a map to be freed, and
  * the JIT's module memory budget: bpf_jit_current, read from /proc/kcore
  * at its kallsyms address, and net.core.bpf_jit_limit.  Both are global:
  * tests that use them are serial_test_*.
@@ -37,6 +38,55 @@ static inline int wait_map_gone(__u32 id)
 			return 1;
 		usleep(20000);
 	}
+}
+
+/* Write @s to the file at @path: 0 or -errno (-EIO for a short write) */
+static inline int st_write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), n, err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	err = n == (int)strlen(s) ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+/* Read the file at @path into @buf, NUL-terminated: 0 or -errno */
+static inline int st_read_str(const char *path, char *buf, size_t sz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sz - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Address of the one kallsyms symbol @name, 0 if not exactly one */
+static inline unsigned long long ksym_addr(const char *name)
+{
+	unsigned long long addr, found = 0;
+	char line[256], sym[128];
+	int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %*s %127s", &addr, sym) == 2 &&
+		    !strcmp(sym, name)) {
+			found = addr;
+			n++;
+		}
+	fclose(f);
+	return n == 1 ? found : 0;
 }
 
 static struct {

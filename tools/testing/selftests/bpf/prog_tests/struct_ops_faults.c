@@ -288,40 +288,20 @@ struct knob {
 	bool saved;
 };
 
-static int knob_write(const char *path, const char *val)
-{
-	int fd, n = strlen(val), err = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, n) != n)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static bool knob_set(struct knob *k, const char *val)
 {
-	int fd, n;
-
-	fd = open(k->path, O_RDONLY | O_CLOEXEC);
-	if (!ASSERT_OK_FD(fd, k->path))
+	if (!ASSERT_OK(st_read_str(k->path, k->old, sizeof(k->old)), k->path) ||
+	    !ASSERT_GT(strlen(k->old), 0, k->path))
 		return false;
-	n = read(fd, k->old, sizeof(k->old) - 1);
-	close(fd);
-	if (!ASSERT_GT(n, 0, k->path))
-		return false;
-	k->old[n] = 0;
 	k->saved = true;
-	return ASSERT_OK(knob_write(k->path, val), k->path);
+	return ASSERT_OK(st_write_str(k->path, val), k->path);
 }
 
 static void knobs_restore(struct knob *k, int n)
 {
 	while (n--)
 		if (k[n].saved)
-			ASSERT_OK(knob_write(k[n].path, k[n].old), k[n].path);
+			ASSERT_OK(st_write_str(k[n].path, k[n].old), k[n].path);
 }
 
 /*
@@ -368,27 +348,6 @@ static bool tm_registered_delete(const struct fi_type *t, int fd, unsigned int c
 		  ASSERT_EQ(*t->calls, calls + t->calls_per_reg, "registered");
 
 	return ASSERT_OK(map_delete(fd), "delete") && ok;
-}
-
-/* Address of the one kallsyms symbol @name, 0 if not exactly one */
-static unsigned long long ksym_addr(const char *name)
-{
-	unsigned long long addr, found = 0;
-	char line[256], sym[128];
-	int n = 0;
-	FILE *f;
-
-	f = fopen("/proc/kallsyms", "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %*s %127s", &addr, sym) == 2 &&
-		    !strcmp(sym, name)) {
-			found = addr;
-			n++;
-		}
-	fclose(f);
-	return n == 1 ? found : 0;
 }
 
 /*
@@ -583,11 +542,11 @@ static void test_protect_fail(void)
 	for (i = 0; i < ARRAY_SIZE(k); i++)
 		if (!knob_set(&k[i], set[i]))
 			goto out;
-	if (!ASSERT_OK(knob_write(FAILFUNC "inject", PROTECT), "inject " PROTECT))
+	if (!ASSERT_OK(st_write_str(FAILFUNC "inject", PROTECT), "inject " PROTECT))
 		goto out;
 	added = true;
 	snprintf(retval, sizeof(retval), "%#llx", (unsigned long long)-ENOMEM);
-	if (!ASSERT_OK(knob_write(FAILFUNC PROTECT "/retval", retval), "retval"))
+	if (!ASSERT_OK(st_write_str(FAILFUNC PROTECT "/retval", retval), "retval"))
 		goto out;
 
 	base = settled_jit_current();
@@ -619,7 +578,7 @@ static void test_protect_fail(void)
 out:
 	close_fd(&fd);
 	if (added)
-		ASSERT_OK(knob_write(FAILFUNC "inject", "!" PROTECT), "remove " PROTECT);
+		ASSERT_OK(st_write_str(FAILFUNC "inject", "!" PROTECT), "remove " PROTECT);
 	knobs_restore(k, ARRAY_SIZE(k));
 }
 

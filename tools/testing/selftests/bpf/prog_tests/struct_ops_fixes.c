@@ -264,29 +264,12 @@ out:
 	kcore_close();
 }
 
-static int read_avail_ca(char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(AVAIL_CA, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
-/* How many times @name is in tcp_available_congestion_control */
 static int count_avail_ca(const char *name)
 {
 	char buf[1024], *tok, *save = NULL;
 	int err, n = 0;
 
-	err = read_avail_ca(buf, sizeof(buf));
+	err = st_read_str(AVAIL_CA, buf, sizeof(buf));
 	if (err)
 		return err;
 	for (tok = strtok_r(buf, "\n ", &save); tok;
@@ -322,13 +305,13 @@ static void test_same_map(void)
 	if (!ASSERT_OK(bpf_map_get_info_by_fd(bpf_map__fd(skel->maps.ca_update_1),
 					      &info, &len), "map info"))
 		goto out;
-	if (!ASSERT_OK(read_avail_ca(before, sizeof(before)), "read before"))
+	if (!ASSERT_OK(st_read_str(AVAIL_CA, before, sizeof(before)), "read before"))
 		goto out;
 
 	ASSERT_OK(bpf_link__update_map(link, skel->maps.ca_update_1),
 		  "update to the same map");
 	ASSERT_EQ(link_map_id(link), info.id, "link keeps its map");
-	if (ASSERT_OK(read_avail_ca(after, sizeof(after)), "read after"))
+	if (ASSERT_OK(st_read_str(AVAIL_CA, after, sizeof(after)), "read after"))
 		ASSERT_STREQ(after, before, "available list unchanged");
 	ASSERT_EQ(count_avail_ca("tcp_ca_update"), 1, "listed once");
 

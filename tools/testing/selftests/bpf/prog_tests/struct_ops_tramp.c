@@ -53,32 +53,6 @@ static const char * const ctx_names[BPF_TESTMOD_CTX_NR] = {
 	[BPF_TESTMOD_CTX_HARDIRQ] = "hardirq",
 };
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), n, err;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	err = n == (int)strlen(s) ? 0 : n < 0 ? -errno : -EIO;
-	close(fd);
-	return err;
-}
-
-static int read_str(const char *path, char *buf, size_t sz)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sz - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
 /* One call of probe() from @ctx: 0 and its answer and restored flag */
 static int call_probe(int ctx, int *seen, int *restored)
 {
@@ -86,10 +60,10 @@ static int call_probe(int ctx, int *seen, int *restored)
 	int err;
 
 	snprintf(buf, sizeof(buf), "%d", ctx);
-	err = write_str(CTX_FILE, buf);
+	err = st_write_str(CTX_FILE, buf);
 	if (err)
 		return err;
-	err = read_str(CTX_FILE, buf, sizeof(buf));
+	err = st_read_str(CTX_FILE, buf, sizeof(buf));
 	if (err)
 		return err;
 	return sscanf(buf, "%d %d", seen, restored) == 2 ? 0 : -EIO;
@@ -126,14 +100,10 @@ static bool ksym_of(FILE *f, __u64 addr, char *name, size_t sz)
 
 static void test_stack(struct struct_ops_tramp *skel)
 {
-	char knob[16] = "", name[256];
 	int i, seen, restored, caller = -1;
 	FILE *f = NULL;
+	char name[256];
 
-	/* BPF progs and trampolines are in kallsyms only with this on */
-	if (!ASSERT_OK(read_str(KALLSYMS_KNOB, knob, sizeof(knob)), "read bpf_jit_kallsyms") ||
-	    !ASSERT_OK(write_str(KALLSYMS_KNOB, "1"), "bpf_jit_kallsyms on"))
-		return;
 	skel->bss->want_stack = 1;
 	if (!ASSERT_OK(call_probe(BPF_TESTMOD_CTX_TASK, &seen, &restored), "call"))
 		goto out;
@@ -162,8 +132,6 @@ out:
 	skel->bss->want_stack = 0;
 	if (f)
 		fclose(f);
-	if (knob[0])
-		write_str(KALLSYMS_KNOB, knob);
 }
 
 static __u64 run_cnt(int prog_fd)
@@ -196,7 +164,7 @@ static void *toggle_stats(void *arg)
 
 	while (!atomic_load(&stop)) {
 		on = !on;
-		write_str(STATS_FILE, on ? "1" : "0");
+		st_write_str(STATS_FILE, on ? "1" : "0");
 	}
 	return NULL;
 }
@@ -208,15 +176,15 @@ static void test_stats(struct struct_ops_tramp *skel)
 	__u64 c0, c1;
 	pthread_t thr;
 
-	if (!ASSERT_OK(read_str(STATS_FILE, old, sizeof(old)), "read bpf_stats_enabled"))
+	if (!ASSERT_OK(st_read_str(STATS_FILE, old, sizeof(old)), "read bpf_stats_enabled"))
 		return;
-	if (!ASSERT_OK(write_str(STATS_FILE, "0"), "stats off"))
+	if (!ASSERT_OK(st_write_str(STATS_FILE, "0"), "stats off"))
 		return;
 	c0 = run_cnt(fd);
 	c1 = calls_then_cnt(fd, 50);
 	ASSERT_EQ(c1, c0, "run_cnt with stats off");
 
-	if (!ASSERT_OK(write_str(STATS_FILE, "1"), "stats on"))
+	if (!ASSERT_OK(st_write_str(STATS_FILE, "1"), "stats on"))
 		goto out;
 	c0 = run_cnt(fd);
 	c1 = calls_then_cnt(fd, 50);
@@ -232,7 +200,7 @@ static void test_stats(struct struct_ops_tramp *skel)
 	ASSERT_NEQ(c1, -1ULL, "calls while toggling");
 	ASSERT_LE(c1, c0 + 500, "run_cnt while toggling");
 out:
-	write_str(STATS_FILE, old[0] ? old : "0");
+	st_write_str(STATS_FILE, old[0] ? old : "0");
 }
 
 static atomic_int hotplug_rounds;
@@ -240,7 +208,7 @@ static atomic_int hotplug_rounds;
 static void *hotplug_cpu1(void *arg)
 {
 	while (!atomic_load(&stop)) {
-		if (write_str(CPU1_ONLINE, "0") || write_str(CPU1_ONLINE, "1"))
+		if (st_write_str(CPU1_ONLINE, "0") || st_write_str(CPU1_ONLINE, "1"))
 			break;
 		atomic_fetch_add(&hotplug_rounds, 1);
 	}
@@ -297,25 +265,8 @@ static void test_hotplug(struct struct_ops_tramp *skel)
 	ASSERT_EQ(bad, 0, "calls that failed or saw the wrong state");
 out:
 	skel->bss->loops = 0;
-	if (!read_str(CPU1_ONLINE, state, sizeof(state)) && state[0] == '0')
-		write_str(CPU1_ONLINE, "1");
-}
-
-/* The address of kallsyms symbol @name, or 0 */
-static __u64 ksym_addr_of(const char *name)
-{
-	unsigned long long a, found = 0;
-	char line[512], sym[256], type;
-	FILE *f = fopen("/proc/kallsyms", "re");
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %c %255s", &a, &type, sym) == 3 &&
-		    !strcmp(sym, name))
-			found = a;
-	fclose(f);
-	return found;
+	if (!st_read_str(CPU1_ONLINE, state, sizeof(state)) && state[0] == '0')
+		st_write_str(CPU1_ONLINE, "1");
 }
 
 /*
@@ -326,7 +277,7 @@ static int tramp_is_own(const char *sym)
 {
 	static const unsigned char frame[] = { 0x55, 0x48, 0x89, 0xe5 };
 	unsigned char code[48];
-	__u64 addr = ksym_addr_of(sym);
+	__u64 addr = ksym_addr(sym);
 	size_t i;
 
 	if (!addr || kcore_read(addr, code, sizeof(code)))
@@ -343,8 +294,8 @@ static int tramp_is_own(const char *sym)
 
 static void test_fallback(struct struct_ops_tramp *skel)
 {
-	char knob[16] = "", fast[8] = "N";
 	struct bpf_link *wide;
+	char fast[8] = "N";
 
 #ifndef __x86_64__
 	test__skip();
@@ -353,14 +304,12 @@ static void test_fallback(struct struct_ops_tramp *skel)
 	return;
 #endif
 	/* Without the parameter (a base kernel) every member is generic */
-	read_str(FAST_PARAM, fast, sizeof(fast));
+	st_read_str(FAST_PARAM, fast, sizeof(fast));
 	/* ->reg() fails unless big_1 got all twelve arguments and answered */
 	wide = bpf_map__attach_struct_ops(skel->maps.wide_ops);
 	if (!ASSERT_OK_PTR(wide, "attach the twelve-argument member"))
 		return;
-	if (!ASSERT_OK(read_str(KALLSYMS_KNOB, knob, sizeof(knob)), "read bpf_jit_kallsyms") ||
-	    !ASSERT_OK(write_str(KALLSYMS_KNOB, "1"), "bpf_jit_kallsyms on") ||
-	    !kcore_open())
+	if (!kcore_open())
 		goto out;
 	ASSERT_EQ(tramp_is_own("bpf__bpf_testmod_big_ops_big_1"), 0,
 		  "twelve arguments: generic trampoline");
@@ -369,19 +318,22 @@ static void test_fallback(struct struct_ops_tramp *skel)
 	printf("%s: fast_trampolines=%c\n", __func__, fast[0]);
 out:
 	kcore_close();
-	if (knob[0])
-		write_str(KALLSYMS_KNOB, knob);
 	bpf_link__destroy(wide);
 }
 
 void serial_test_struct_ops_tramp(void)
 {
 	struct struct_ops_tramp *skel;
-	struct bpf_link *link;
+	struct bpf_link *link = NULL;
+	char knob[16] = "";
 
 	skel = struct_ops_tramp__open_and_load();
 	if (!ASSERT_OK_PTR(skel, "open_and_load"))
 		return;
+	/* stack and fallback find progs and trampolines in kallsyms */
+	if (!ASSERT_OK(st_read_str(KALLSYMS_KNOB, knob, sizeof(knob)), "read bpf_jit_kallsyms") ||
+	    !ASSERT_OK(st_write_str(KALLSYMS_KNOB, "1"), "bpf_jit_kallsyms on"))
+		goto out;
 	link = bpf_map__attach_struct_ops(skel->maps.ctx_ops);
 	if (!ASSERT_OK_PTR(link, "attach"))
 		goto out;
@@ -397,7 +349,9 @@ void serial_test_struct_ops_tramp(void)
 	if (test__start_subtest("fallback"))
 		test_fallback(skel);
 
-	bpf_link__destroy(link);
 out:
+	bpf_link__destroy(link);
+	if (knob[0])
+		st_write_str(KALLSYMS_KNOB, knob);
 	struct_ops_tramp__destroy(skel);
 }
