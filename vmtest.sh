@@ -266,6 +266,14 @@ stage_assemble() {
 		install -D -m 644 "$ROOT/$f" "$stage/$f"
 		[ -f "$BASE_DIR/$f" ] && say "replaces base: $f" || say "adds: $f"
 	done
+	# The base variant keeps the base's bpf_struct_ops.c, with what the
+	# rest of the series needs from it and it predates appended.
+	if [ "$VARIANT" = base ]; then
+		install -D -m 644 "$BASE_DIR/kernel/bpf/bpf_struct_ops.c" \
+			"$stage/kernel/bpf/bpf_struct_ops.c"
+		cat "$ROOT/config/base/bpf_struct_ops_compat.c" >>"$stage/kernel/bpf/bpf_struct_ops.c"
+		say "base bpf_struct_ops.c + config/base/bpf_struct_ops_compat.c"
+	fi
 	# Shell scripts keep their mode.
 	(cd "$ROOT" && for f in $(overlay_files); do
 		[ -x "$f" ] && chmod +x "$stage/$f"; done; true)

@@ -57,6 +57,17 @@
  *	rcu_read_lock(); poll only tests it for NULL.  The map such a reader
  *	sees stays valid because map free waits for a grace period first.
  *
+ * prog->aux->st_ops_assoc_mutex (one per prog)
+ *	Serialises stores to prog->aux->st_ops_assoc, the struct_ops map a
+ *	prog is associated with.  Taken alone by BPF_PROG_ASSOC_STRUCT_OPS
+ *	and prog free, and inside st_map->lock by an update that takes the
+ *	prog or undoes itself; nothing is taken inside it.
+ *	bpf_prog_get_assoc_struct_ops() reads the pointer under RCU (classic
+ *	or tasks trace, as the calling prog runs) and never sees a freed map:
+ *	a prog associated through the command holds a map reference until
+ *	the prog is freed, and a struct_ops prog, which holds none, loses the
+ *	association in map free before the RCU waits below.
+ *
  * Map free waits for classic RCU and RCU tasks (and, when the map holds a
  * sleepable prog, RCU tasks trace) before trampolines and progs go away;
  * see st_map_wait_for_callers().
@@ -686,6 +697,33 @@ static void st_ksym_init(struct bpf_ksym *ksym, const char *tname,
  * Map state that an update builds and a reset or map free tears down
  */
 
+/* The association of @aux, read by its writers. */
+static struct bpf_map *st_assoc_locked(const struct bpf_prog_aux *aux)
+{
+	return rcu_dereference_protected(aux->st_ops_assoc,
+					 lockdep_is_held(&aux->st_ops_assoc_mutex));
+}
+
+/* A map that took @prog goes away or undoes its update. */
+static void st_prog_dissoc(struct bpf_prog *prog, struct bpf_map *map)
+{
+	struct bpf_prog_aux *aux = prog->aux;
+
+	mutex_lock(&aux->st_ops_assoc_mutex);
+	/* BPF_PTR_POISON stays: the prog was in another map too. */
+	if (st_assoc_locked(aux) == map)
+		RCU_INIT_POINTER(aux->st_ops_assoc, NULL);
+	mutex_unlock(&aux->st_ops_assoc_mutex);
+}
+
+static void st_map_dissoc_progs(struct bpf_struct_ops_map *st_map)
+{
+	u32 i;
+
+	for (i = 0; i < st_map->nr_tramps; i++)
+		st_prog_dissoc(st_map->tramps[i]->tlink.link.prog, &st_map->map);
+}
+
 /* Drop every member trampoline's link, and with it the prog reference. */
 static void st_map_put_tramps(struct bpf_struct_ops_map *st_map)
 {
@@ -731,6 +769,7 @@ static void st_map_del_ksyms(struct bpf_struct_ops_map *st_map)
 /* Undo a failed update: back to an empty map in state INIT. */
 static void st_map_reset(struct bpf_struct_ops_map *st_map)
 {
+	st_map_dissoc_progs(st_map);
 	st_map_put_tramps(st_map);
 	st_map_free_images(st_map);
 	memset(st_map->uvalue, 0, st_map->map.value_size);
@@ -921,6 +960,8 @@ static int st_member_attach_prog(struct bpf_struct_ops_map *st_map,
 	/* From now on the map owns @tr; a failed update puts it. */
 	st_map->tramps[st_map->nr_tramps] = tr;
 	WRITE_ONCE(st_map->nr_tramps, st_map->nr_tramps + 1);
+	/* Never fails for a struct_ops prog; a reset dissociates it again. */
+	bpf_prog_assoc_struct_ops(prog, &st_map->map);
 
 	err = st_member_emit_tramp(st_map, up, idx, member, tr);
 	if (err)
@@ -1340,6 +1381,8 @@ static void st_map_free(struct bpf_map *map)
 		owner = st_ops_of(st_map)->owner;
 
 	st_map_del_ksyms(st_map);
+	/* Before the waits: see the rules of st_ops_assoc_mutex. */
+	st_map_dissoc_progs(st_map);
 	st_map_wait_for_callers(st_map);
 	st_map_destroy(st_map);
 	module_put(owner);
@@ -1402,6 +1445,7 @@ bool bpf_struct_ops_get(const void *kdata)
 
 	return !IS_ERR(__bpf_map_inc_not_zero(&st_map->map, false));
 }
+EXPORT_SYMBOL_GPL(bpf_struct_ops_get);
 
 /**
  * bpf_struct_ops_put() - drop a reference taken by bpf_struct_ops_get()
@@ -1411,6 +1455,147 @@ void bpf_struct_ops_put(const void *kdata)
 {
 	bpf_map_put(&st_map_from_kdata(kdata)->map);
 }
+EXPORT_SYMBOL_GPL(bpf_struct_ops_put);
+
+/**
+ * bpf_struct_ops_id() - the id of the map behind a struct
+ * @kdata: the kernel struct of a struct_ops map, as ->reg(), ->update(),
+ *	   ->unreg() and ->validate() get it
+ *
+ * A subsystem that keeps several registered structs can key them by this
+ * id; BPF_OBJ_GET_INFO_BY_FD on the map reports the same one.  The caller
+ * must hold the map (a registration does).
+ *
+ * Return: the map id.
+ */
+u32 bpf_struct_ops_id(const void *kdata)
+{
+	return st_map_from_kdata(kdata)->map.id;
+}
+EXPORT_SYMBOL_GPL(bpf_struct_ops_id);
+
+/**
+ * bpf_struct_ops_for_each_prog() - call @cb for every prog of a struct
+ * @kdata: the kernel struct of a struct_ops map, as ->reg(), ->update()
+ *	   and ->unreg() get it
+ * @cb: called with each prog and @data, in member order; a prog set in
+ *	two members is passed twice
+ * @data: passed to @cb
+ *
+ * The progs cannot change while the struct is registered, so no lock is
+ * taken; call it only where the map is built and held, as from those
+ * callbacks.
+ *
+ * Return: 0 when @cb was called for every prog, else the first non-zero
+ * value @cb returned (the walk stops there).
+ */
+int bpf_struct_ops_for_each_prog(const void *kdata,
+				 int (*cb)(struct bpf_prog *prog, void *data),
+				 void *data)
+{
+	struct bpf_struct_ops_map *st_map = st_map_from_kdata(kdata);
+	u32 i;
+	int err;
+
+	for (i = 0; i < st_map->nr_tramps; i++) {
+		err = cb(st_map->tramps[i]->tlink.link.prog, data);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(bpf_struct_ops_for_each_prog);
+
+/* ------------------------------------------------------------------------
+ * Prog association: the struct_ops map a prog works for, found by kfuncs
+ */
+
+/**
+ * bpf_prog_assoc_struct_ops() - associate a prog with a struct_ops map
+ * @prog: the prog
+ * @map: a BPF_MAP_TYPE_STRUCT_OPS map; the caller holds a reference
+ *
+ * A struct_ops prog is associated by the update of each map that takes
+ * it, without a map reference; a second map makes the association
+ * ambiguous (BPF_PTR_POISON) for good.  Any other prog is associated by
+ * BPF_PROG_ASSOC_STRUCT_OPS and holds a map reference until it is freed.
+ *
+ * Return: 0 on success or when @prog already is associated with @map,
+ * -EBUSY when a prog other than a struct_ops prog is associated with
+ * another map.
+ */
+int bpf_prog_assoc_struct_ops(struct bpf_prog *prog, struct bpf_map *map)
+{
+	bool st_prog = prog->type == BPF_PROG_TYPE_STRUCT_OPS;
+	struct bpf_prog_aux *aux = prog->aux;
+	struct bpf_map *cur;
+	int err = 0;
+
+	mutex_lock(&aux->st_ops_assoc_mutex);
+	cur = st_assoc_locked(aux);
+	if (cur == map)
+		goto unlock;
+	if (cur) {
+		if (st_prog)
+			rcu_assign_pointer(aux->st_ops_assoc, BPF_PTR_POISON);
+		else
+			err = -EBUSY;
+		goto unlock;
+	}
+	if (!st_prog)
+		bpf_map_inc(map);
+	rcu_assign_pointer(aux->st_ops_assoc, map);
+unlock:
+	mutex_unlock(&aux->st_ops_assoc_mutex);
+	return err;
+}
+
+/**
+ * bpf_prog_disassoc_struct_ops() - end a prog's association, at prog free
+ * @prog: the prog
+ *
+ * Drops the map reference a prog associated through
+ * BPF_PROG_ASSOC_STRUCT_OPS holds.
+ */
+void bpf_prog_disassoc_struct_ops(struct bpf_prog *prog)
+{
+	struct bpf_prog_aux *aux = prog->aux;
+	struct bpf_map *map;
+
+	mutex_lock(&aux->st_ops_assoc_mutex);
+	map = st_assoc_locked(aux);
+	if (map == BPF_PTR_POISON)
+		map = NULL;
+	RCU_INIT_POINTER(aux->st_ops_assoc, NULL);
+	mutex_unlock(&aux->st_ops_assoc_mutex);
+
+	if (map && prog->type != BPF_PROG_TYPE_STRUCT_OPS)
+		bpf_map_put(map);
+}
+
+/**
+ * bpf_prog_get_assoc_struct_ops() - the struct a prog is associated with
+ * @aux: the calling prog's aux, as a "__prog" kfunc argument passes it
+ *
+ * For kfuncs: call it from the prog's context (under RCU or RCU tasks
+ * trace).  The struct is not necessarily registered; the map may never
+ * have been updated, or been detached from its subsystem.
+ *
+ * Return: the kernel struct (kvalue.data) of the associated map, or NULL
+ * when there is none or the association is ambiguous.
+ */
+void *bpf_prog_get_assoc_struct_ops(const struct bpf_prog_aux *aux)
+{
+	struct bpf_map *map;
+
+	map = rcu_dereference_check(aux->st_ops_assoc,
+				    rcu_read_lock_any_held() ||
+				    rcu_read_lock_trace_held());
+	if (!map || map == BPF_PTR_POISON)
+		return NULL;
+	return to_st_map(map)->kvalue.data;
+}
+EXPORT_SYMBOL_GPL(bpf_prog_get_assoc_struct_ops);
 
 /* ------------------------------------------------------------------------
  * struct_ops links (BPF_LINK_CREATE with attach_type BPF_STRUCT_OPS)
