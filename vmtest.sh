@@ -842,18 +842,38 @@ PY
 #                     unsupported member, freeze); the tests assert it.
 CHECKPATCH_IGNORE=FILE_PATH_CHANGES,ENOTSUPP
 
+# The findings of a checkpatch report (--show-types), one line each, less
+# the one checkpatch gets wrong here: OPEN_BRACE on the definition of
+# bpf_struct_ops_for_each_prog().  Any name with "for_each" in it reads to
+# checkpatch as a loop macro, whose brace belongs on its line; the name is
+# upstream's API.
+checkpatch_findings() {
+	awk 'BEGIN { RS = "" }
+	     /^(ERROR|WARNING|CHECK):/ {
+		if ($0 ~ /^ERROR:OPEN_BRACE:/ &&
+		    index($0, "\n+int bpf_struct_ops_for_each_prog("))
+			next
+		split($0, line, "\n")
+		print line[1]
+	     }' "$1"
+}
+
 series_checkpatch() {
-	local p bad=0 res
+	local p bad=0 res left
 	mkdir -p "$SERIES_DIR/checkpatch"
 	for p in "$SERIES_DIR"/out/0*.patch; do
 		case "$p" in */0000-*) continue ;; esac
 		res=$SERIES_DIR/checkpatch/$(basename "$p" .patch).txt
-		(cd "$TREE" && ./scripts/checkpatch.pl --strict \
-			--ignore "$CHECKPATCH_IGNORE" "$p") >"$res" 2>&1 || bad=1
-		say "  $(basename "$p"): $(grep -E '^total:' "$res")"
+		(cd "$TREE" && ./scripts/checkpatch.pl --strict --show-types \
+			--ignore "$CHECKPATCH_IGNORE" "$p") >"$res" 2>&1
+		left=$(checkpatch_findings "$res" | wc -l)
+		grep -q '^total:' "$res" && [ "$left" -eq 0 ] || bad=1
+		say "  $(basename "$p"): $(grep -E '^total:' "$res" || echo 'checkpatch did not finish')$(
+			[ "$left" -eq 0 ] && grep -q '^ERROR:' "$res" &&
+			echo ' (the for_each false positive only)')"
 	done
-	[ "$bad" -eq 0 ] || { grep -hE '^(ERROR|WARNING|CHECK):' \
-		"$SERIES_DIR"/checkpatch/*.txt | sed 's/^/  /'; return 1; }
+	[ "$bad" -eq 0 ] || { for res in "$SERIES_DIR"/checkpatch/*.txt; do
+		checkpatch_findings "$res"; done | sed 's/^/  /'; return 1; }
 }
 
 # Put the files the series touches into $TREE as they are after commit C.
