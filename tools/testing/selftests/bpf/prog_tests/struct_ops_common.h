@@ -221,4 +221,50 @@ static inline long long read_jit_limit(void)
 	return n <= 0 ? -EIO : atoll(buf);
 }
 
+/* The id of the map @fd refers to, 0 if it is none */
+static inline __u32 st_map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_map_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* The map id of the struct_ops link @fd (0 once detached), or -errno */
+static inline long long st_link_map_id(int fd)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_link_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	return info.struct_ops.map_id;
+}
+
+/*
+ * Create only the struct_ops map @name of @obj, and so load only its
+ * progs: 0, -ENOENT if @obj has no such struct_ops map, or the error of
+ * bpf_map__set_autocreate().  Each struct_ops map is set here because
+ * libbpf 1.5 turns off only the first map of a "?.struct_ops.link"
+ * section.
+ */
+static inline int st_only_map(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *map;
+	bool found = false;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		bool on = !strcmp(bpf_map__name(map), name);
+
+		if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+			continue;
+		err = bpf_map__set_autocreate(map, on);
+		if (err)
+			return err;
+		found |= on;
+	}
+	return found ? 0 : -ENOENT;
+}
+
 #endif /* __STRUCT_OPS_COMMON_H */

@@ -253,14 +253,6 @@ static __u32 prog_id(int fd)
 	return bpf_prog_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-static __u32 map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_map_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 static void map_opts(struct bpf_map_create_opts *o, const struct st_type *st,
 		     __u32 flags)
 {
@@ -1097,7 +1089,7 @@ static void test_pin_read(void)
 
 	fd2 = bpf_obj_get(path);
 	if (ASSERT_OK_FD(fd2, "obj_get"))
-		ASSERT_EQ(map_id(fd2), map_id(fd), "same map");
+		ASSERT_EQ(st_map_id(fd2), st_map_id(fd), "same map");
 	ASSERT_OK(unlink(path), "unlink");
 out:
 	close_fd(fd2);
@@ -1155,8 +1147,8 @@ static void test_link_create(void)
 	ASSERT_OK(bpf_link_get_info_by_fd(link, &info, &len), "link info");
 	ASSERT_EQ(info.type, BPF_LINK_TYPE_STRUCT_OPS, "link type");
 	ASSERT_EQ(info.prog_id, 0, "link prog_id");
-	ASSERT_EQ(info.struct_ops.map_id, map_id(lfd), "link map_id");
-	ASSERT_EQ(fdinfo_val(link, "map_id"), map_id(lfd), "fdinfo map_id");
+	ASSERT_EQ(info.struct_ops.map_id, st_map_id(lfd), "link map_id");
+	ASSERT_EQ(fdinfo_val(link, "map_id"), st_map_id(lfd), "fdinfo map_id");
 	ASSERT_EQ(map_state(lfd, &ctx.tcp), ST_READY, "linked map state");
 out:
 	close_fd(link);
@@ -1164,16 +1156,6 @@ out:
 	close_fd(lfd);
 	put_map(fd);
 	free(v);
-}
-
-static int link_map_id(int link)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_link_get_info_by_fd(link, &info, &len))
-		return -errno;
-	return info.struct_ops.map_id;
 }
 
 static void test_link_update(void)
@@ -1221,14 +1203,14 @@ static void test_link_update(void)
 
 	/* plain update, then back with BPF_F_REPLACE */
 	ASSERT_OK(bpf_link_update(link, b, NULL), "a -> b");
-	ASSERT_EQ(link_map_id(link), map_id(b), "map_id b");
+	ASSERT_EQ(st_link_map_id(link), st_map_id(b), "map_id b");
 	opts.flags = BPF_F_REPLACE;
 	opts.old_map_fd = a;
 	ASSERT_EQ(bpf_link_update(link, a, &opts), -EPERM, "replace, wrong old");
-	ASSERT_EQ(link_map_id(link), map_id(b), "still b");
+	ASSERT_EQ(st_link_map_id(link), st_map_id(b), "still b");
 	opts.old_map_fd = b;
 	ASSERT_OK(bpf_link_update(link, a, &opts), "replace b -> a");
-	ASSERT_EQ(link_map_id(link), map_id(a), "map_id a");
+	ASSERT_EQ(st_link_map_id(link), st_map_id(a), "map_id a");
 	opts.old_map_fd = -1;
 	ASSERT_EQ(bpf_link_update(link, b, &opts), -EBADF, "replace, old fd -1");
 
@@ -1265,11 +1247,11 @@ static void test_link_update(void)
 		if (ASSERT_OK_FD(kdlink, "link kdata_ops"))
 			ASSERT_EQ(bpf_link_update(kdlink, b, NULL), -EINVAL,
 				  "bpf_testmod_kdata_ops link to tcp_congestion_ops");
-		ASSERT_EQ(link_map_id(kdlink), map_id(kd), "kdata_ops link kept");
+		ASSERT_EQ(st_link_map_id(kdlink), st_map_id(kd), "kdata_ops link kept");
 	}
 
 	/* none of that moved the link or unregistered a */
-	ASSERT_EQ(link_map_id(link), map_id(a), "still a");
+	ASSERT_EQ(st_link_map_id(link), st_map_id(a), "still a");
 	ASSERT_EQ(bpf_link_create(b, 0, BPF_STRUCT_OPS, NULL), -EEXIST,
 		  "name still registered");
 out:
@@ -1308,7 +1290,7 @@ static void test_link_detach(void)
 	link = bpf_link_create(a, 0, BPF_STRUCT_OPS, NULL);
 	if (!ASSERT_OK_FD(link, "link"))
 		goto out;
-	ASSERT_EQ(link_map_id(link), map_id(a), "map_id before detach");
+	ASSERT_EQ(st_link_map_id(link), st_map_id(a), "map_id before detach");
 
 	efd = epoll_create1(EPOLL_CLOEXEC);
 	if (!ASSERT_OK_FD(efd, "epoll_create1"))
@@ -1327,7 +1309,7 @@ static void test_link_detach(void)
 	ASSERT_OK(bpf_link_detach(link), "detach again");
 
 	ASSERT_EQ(bpf_link_update(link, b, NULL), -ENOLINK, "update after detach");
-	ASSERT_EQ(link_map_id(link), 0, "map_id after detach");
+	ASSERT_EQ(st_link_map_id(link), 0, "map_id after detach");
 	ASSERT_EQ(fdinfo_val(link, "map_id"), -ENOENT, "fdinfo map_id");
 	ASSERT_OK(map_lookup(a, got), "lookup a");
 	ASSERT_EQ(((struct st_common *)got)->refcnt, 0, "a released");
@@ -1405,9 +1387,9 @@ static void test_fd_access(void)
 	if (!ASSERT_OK_FD(fd, "create"))
 		goto out;
 	o.open_flags = BPF_F_RDONLY;
-	ro = bpf_map_get_fd_by_id_opts(map_id(fd), &o);
+	ro = bpf_map_get_fd_by_id_opts(st_map_id(fd), &o);
 	o.open_flags = BPF_F_WRONLY;
-	wo = bpf_map_get_fd_by_id_opts(map_id(fd), &o);
+	wo = bpf_map_get_fd_by_id_opts(st_map_id(fd), &o);
 	if (!ASSERT_OK_FD(ro, "read-only fd") || !ASSERT_OK_FD(wo, "write-only fd"))
 		goto out;
 
@@ -1442,7 +1424,7 @@ static void test_inuse_closed(void)
 		close(fd);
 		goto out;
 	}
-	id = map_id(fd);
+	id = st_map_id(fd);
 	close(fd);
 	/* the registration holds the map: give a free time to happen */
 	usleep(200000);

@@ -236,24 +236,6 @@ out:
 	return state;
 }
 
-static __u32 map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_map_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
-static __u32 link_map_id(int fd)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_link_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.struct_ops.map_id;
-}
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -739,7 +721,7 @@ static bool link_create_unchanged(struct fi_ctx *c)
 
 static bool link_create_done(struct fi_ctx *c)
 {
-	return ASSERT_EQ(link_map_id(c->fd[1]), map_id(c->fd[0]), "link's map") &
+	return ASSERT_EQ(st_link_map_id(c->fd[1]), st_map_id(c->fd[0]), "link's map") &
 	       ASSERT_EQ(ca_registered(TCP_A), 1, "registered");
 }
 
@@ -762,13 +744,13 @@ static int link_update_call(struct fi_ctx *c)
 
 static bool link_update_unchanged(struct fi_ctx *c)
 {
-	return ASSERT_EQ(link_map_id(c->fd[1]), map_id(c->fd[0]), "link on A") &
+	return ASSERT_EQ(st_link_map_id(c->fd[1]), st_map_id(c->fd[0]), "link on A") &
 	       ASSERT_EQ(ca_registered(TCP_A), 1, "registered once");
 }
 
 static bool link_update_done(struct fi_ctx *c)
 {
-	return ASSERT_EQ(link_map_id(c->fd[1]), map_id(c->fd[2]), "link on B") &
+	return ASSERT_EQ(st_link_map_id(c->fd[1]), st_map_id(c->fd[2]), "link on B") &
 	       ASSERT_EQ(ca_registered(TCP_A), 1, "registered once");
 }
 
@@ -793,7 +775,7 @@ static bool detach_unchanged(struct fi_ctx *c)
 
 static bool detach_done(struct fi_ctx *c)
 {
-	return ASSERT_EQ(link_map_id(c->fd[1]), 0, "no map") &
+	return ASSERT_EQ(st_link_map_id(c->fd[1]), 0, "no map") &
 	       ASSERT_EQ(ca_registered(TCP_A), 0, "not registered");
 }
 
@@ -829,7 +811,7 @@ static bool free_setup(struct fi_ctx *c)
 	if (!ASSERT_OK_FD(c->fd[0], "create") ||
 	    !ASSERT_OK(map_update(c->fd[0], fi.pg.value), "update"))
 		return false;
-	c->id = map_id(c->fd[0]);
+	c->id = st_map_id(c->fd[0]);
 	return ASSERT_NEQ(c->id, 0, "map id");
 }
 

@@ -38,14 +38,9 @@
 #define CMD_PROG_ASSOC_STRUCT_OPS	38
 #define RACE_ROUNDS			300
 
-static __u32 map_id(struct bpf_map *map)
+static __u32 id_of(struct bpf_map *map)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_map_get_info_by_fd(bpf_map__fd(map), &info, &len))
-		return 0;
-	return info.id;
+	return st_map_id(bpf_map__fd(map));
 }
 
 /* Run a syscall prog: its return value, or INT_MIN if it did not run */
@@ -99,8 +94,8 @@ static void test_id(void)
 	skel = struct_ops_ident__open_and_load();
 	if (!ASSERT_OK_PTR(skel, "open_and_load"))
 		return;
-	id_a = map_id(skel->maps.map_a);
-	id_b = map_id(skel->maps.map_b);
+	id_a = id_of(skel->maps.map_a);
+	id_b = id_of(skel->maps.map_b);
 	if (!ASSERT_NEQ(id_a, 0, "id_a") || !ASSERT_NEQ(id_b, 0, "id_b"))
 		goto out;
 
@@ -209,13 +204,13 @@ static void test_auto(void)
 
 	skel->bss->self_a = 0;
 	skel->bss->ask_self = 1;
-	ASSERT_EQ(call_by_id(skel, map_id(skel->maps.map_a)), IDENT_MAGIC_A, "call a");
+	ASSERT_EQ(call_by_id(skel, id_of(skel->maps.map_a)), IDENT_MAGIC_A, "call a");
 	ASSERT_EQ(skel->bss->self_a, IDENT_MAGIC_A, "test_1_a's own map");
 
 	/* test_1_shared is in two maps: the association is ambiguous. */
 	skel->bss->self_c = 0;
 	skel->bss->ask_self = 1;
-	ASSERT_EQ(call_by_id(skel, map_id(skel->maps.map_d)), IDENT_MAGIC_C, "call d");
+	ASSERT_EQ(call_by_id(skel, id_of(skel->maps.map_d)), IDENT_MAGIC_C, "call d");
 	ASSERT_EQ(skel->bss->self_c, IDENT_NONE, "shared prog: no map");
 out:
 	bpf_link__destroy(a);
@@ -248,8 +243,8 @@ static void test_link_update(void)
 
 	err = bpf_link__update_map(link, skel->maps.map_b);
 	if (ASSERT_OK(err, "link to b")) {
-		ASSERT_EQ(call_by_id(skel, map_id(skel->maps.map_a)), IDENT_NONE, "a gone");
-		ASSERT_EQ(call_by_id(skel, map_id(skel->maps.map_b)), IDENT_MAGIC_B, "b there");
+		ASSERT_EQ(call_by_id(skel, id_of(skel->maps.map_a)), IDENT_NONE, "a gone");
+		ASSERT_EQ(call_by_id(skel, id_of(skel->maps.map_b)), IDENT_MAGIC_B, "b there");
 		/* Still map_a, for call_assoc and for test_1_a itself */
 		skel->bss->self_a = 0;
 		skel->bss->ask_self = 1;
@@ -329,7 +324,7 @@ static void test_timer_free(void)
 		skel = arm_timer(&link, 100000, INT_MAX);
 		if (!skel)
 			return;
-		id = map_id(skel->maps.map_t);
+		id = id_of(skel->maps.map_t);
 		/* map_t is held by the link, its fd and call_assoc */
 		bpf_link__destroy(link);
 		ASSERT_OK(close_keep_slot(bpf_program__fd(skel->progs.call_assoc)), "close prog");
