@@ -43,7 +43,7 @@
 #define CPU1_ONLINE	"/sys/devices/system/cpu/cpu1/online"
 #define FAST_PARAM	"/sys/module/bpf_struct_ops/parameters/fast_trampolines"
 #define HOTPLUG_ROUNDS	4
-#define HOTPLUG_CAP_MS	60000
+#define HOTPLUG_CAP_MS	180000
 
 static const char * const ctx_names[BPF_TESTMOD_CTX_NR] = {
 	[BPF_TESTMOD_CTX_TASK] = "task",
