@@ -129,6 +129,7 @@ static DEFINE_MUTEX(st_link_mutex);
 #define ST_VALUE_PREFIX		"bpf_struct_ops_"
 #define ST_VALUE_NAME_MAX	128
 #define ST_NULLABLE_SUFFIX	"__nullable"
+#define ST_REFCOUNTED_SUFFIX	"__ref"
 
 BTF_ID_LIST(st_ops_btf_ids)
 BTF_ID(struct, module)
@@ -298,11 +299,34 @@ static const struct btf_type *st_stub_proto(struct btf *btf, void *stub,
 	return btf_type_by_id(btf, func->type);
 }
 
-/* Describe argument @argno, marked __nullable in the stub, to the verifier. */
-static int st_fill_nullable_arg(struct btf *btf, const struct btf_type *proto,
-				u32 argno, const struct btf_param *arg,
-				const struct btf_param *stub_arg, const char *stub_name,
-				struct bpf_ctx_arg_aux *aux)
+/*
+ * The suffix of stub argument @stub_arg: how the verifier treats the
+ * matching argument of the member.  NULL for a plain argument.
+ */
+static const char *st_arg_tag(struct btf *btf, const struct btf_param *stub_arg,
+			      struct bpf_ctx_arg_aux *aux)
+{
+	if (btf_param_match_suffix(btf, stub_arg, ST_NULLABLE_SUFFIX)) {
+		aux->reg_type = PTR_TRUSTED | PTR_TO_BTF_ID | PTR_MAYBE_NULL;
+		return ST_NULLABLE_SUFFIX;
+	}
+	if (btf_param_match_suffix(btf, stub_arg, ST_REFCOUNTED_SUFFIX)) {
+		/* The verifier acquires the reference at prog entry. */
+		aux->reg_type = PTR_TRUSTED | PTR_TO_BTF_ID;
+		aux->refcounted = true;
+		return ST_REFCOUNTED_SUFFIX;
+	}
+	return NULL;
+}
+
+/*
+ * Describe argument @argno, tagged @tag in the stub, to the verifier;
+ * st_arg_tag() has set aux->reg_type.
+ */
+static int st_fill_tagged_arg(struct btf *btf, const struct btf_type *proto,
+			      u32 argno, const struct btf_param *arg,
+			      const struct btf_param *stub_arg, const char *stub_name,
+			      const char *tag, struct bpf_ctx_arg_aux *aux)
 {
 	const struct btf_type *pointee;
 	u32 struct_id;
@@ -310,8 +334,8 @@ static int st_fill_nullable_arg(struct btf *btf, const struct btf_type *proto,
 
 	pointee = btf_type_resolve_ptr(btf, arg->type, &struct_id);
 	if (!pointee || !btf_type_is_struct(pointee)) {
-		pr_warn("%s: arg#%u is " ST_NULLABLE_SUFFIX " but not a struct pointer\n",
-			stub_name, argno);
+		pr_warn("%s: arg#%u is %s but not a struct pointer\n",
+			stub_name, argno, tag);
 		return -EINVAL;
 	}
 	off = btf_ctx_arg_offset(btf, proto, argno);
@@ -325,7 +349,6 @@ static int st_fill_nullable_arg(struct btf *btf, const struct btf_type *proto,
 		return -EINVAL;
 	}
 
-	aux->reg_type = PTR_TRUSTED | PTR_TO_BTF_ID | PTR_MAYBE_NULL;
 	aux->btf = btf;
 	aux->btf_id = struct_id;
 	aux->offset = off;
@@ -333,15 +356,16 @@ static int st_fill_nullable_arg(struct btf *btf, const struct btf_type *proto,
 }
 
 /*
- * Arguments of a member may be NULL when the matching argument of its cfi
- * stub is named with the "__nullable" suffix.  Collect one bpf_ctx_arg_aux
- * per such argument into @out; check_struct_ops_btf_id() hands them to the
- * verifier as prog->aux->ctx_arg_info.  @out is left alone on failure or
- * when no argument is nullable.
+ * The name of an argument of a member's cfi stub may carry a suffix:
+ * "__nullable" (the argument may be NULL) or "__ref" (the prog receives
+ * it as a referenced kptr it must release or hand on).  Collect one
+ * bpf_ctx_arg_aux per tagged argument into @out; check_struct_ops_btf_id()
+ * gives each prog a copy as prog->aux->ctx_arg_info.  @out is left alone
+ * on failure or when no argument is tagged.
  */
-static int st_desc_nullable_args(struct btf *btf, const char *st_name,
-				 const char *mname, const struct btf_type *proto,
-				 void *stub, struct bpf_struct_ops_arg_info *out)
+static int st_desc_tagged_args(struct btf *btf, const char *st_name,
+			       const char *mname, const struct btf_type *proto,
+			       void *stub, struct bpf_struct_ops_arg_info *out)
 {
 	const struct btf_param *args, *stub_args;
 	const struct btf_type *stub_proto;
@@ -371,10 +395,12 @@ static int st_desc_nullable_args(struct btf *btf, const char *st_name,
 	args = btf_params(proto);
 	stub_args = btf_params(stub_proto);
 	for (i = 0; i < nargs; i++) {
-		if (!btf_param_match_suffix(btf, &stub_args[i], ST_NULLABLE_SUFFIX))
+		const char *tag = st_arg_tag(btf, &stub_args[i], &aux[cnt]);
+
+		if (!tag)
 			continue;
-		err = st_fill_nullable_arg(btf, proto, i, &args[i], &stub_args[i],
-					   stub_name, &aux[cnt]);
+		err = st_fill_tagged_arg(btf, proto, i, &args[i], &stub_args[i],
+					 stub_name, tag, &aux[cnt]);
 		if (err) {
 			kfree(aux);
 			return err;
@@ -391,6 +417,26 @@ static int st_desc_nullable_args(struct btf *btf, const char *st_name,
 	return 0;
 }
 
+/*
+ * A prog may return a pointer only as a referenced kptr the verifier can
+ * type (or NULL): an op may return a pointer to a struct, nothing else.
+ */
+static int st_check_ret_ptr(struct btf *btf, const char *st_name,
+			    const char *mname, const struct btf_type *proto)
+{
+	const struct btf_type *ret;
+
+	if (!proto->type)
+		return 0;
+	ret = btf_type_resolve_ptr(btf, proto->type, NULL);
+	if (ret && !__btf_type_is_struct(ret)) {
+		pr_warn("func ptr %s in struct %s returns non-struct pointer, which is not supported\n",
+			mname, st_name);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /* Check member @idx of the type and prepare what its progs will need. */
 static int st_desc_init_member(struct bpf_struct_ops_desc *desc, struct btf *btf,
 			       struct bpf_verifier_log *log, u32 idx,
@@ -401,6 +447,7 @@ static int st_desc_init_member(struct bpf_struct_ops_desc *desc, struct btf *btf
 	const char *mname = btf_name_by_offset(btf, member->name_off);
 	u32 moff = st_member_off(desc->type, member);
 	const struct btf_type *proto;
+	int err;
 
 	if (!*mname) {
 		pr_warn("struct %s: anonymous members are not supported\n", st_ops->name);
@@ -434,8 +481,12 @@ static int st_desc_init_member(struct bpf_struct_ops_desc *desc, struct btf *btf
 		return -EOPNOTSUPP;
 	}
 
-	return st_desc_nullable_args(btf, st_ops->name, mname, proto,
-				     st_stub_of(st_ops, moff), &desc->arg_info[idx]);
+	err = st_check_ret_ptr(btf, st_ops->name, mname, proto);
+	if (err)
+		return err;
+
+	return st_desc_tagged_args(btf, st_ops->name, mname, proto,
+				   st_stub_of(st_ops, moff), &desc->arg_info[idx]);
 }
 
 /**
@@ -446,7 +497,8 @@ static int st_desc_init_member(struct bpf_struct_ops_desc *desc, struct btf *btf
  *
  * Looks up struct <name> and struct bpf_struct_ops_<name> in @btf, checks
  * that every member is usable, builds the function models and the
- * __nullable argument info of the supported ops, then calls st_ops->init().
+ * __nullable and __ref argument info of the supported ops, then calls
+ * st_ops->init().
  * On failure nothing stays allocated.
  *
  * Return: 0 on success, a negative errno otherwise.
