@@ -11,8 +11,8 @@
 
 char _license[] SEC("license") = "GPL";
 
-void bpf_testmod_ops3_call_test_1(void) __ksym;
-void bpf_testmod_ops3_call_test_2(void) __ksym;
+void bpf_testmod_ops3_call_test_1(void) __weak __ksym;
+void bpf_testmod_ops3_call_test_2(void) __weak __ksym;
 
 #define WORDS	64	/* 256 bytes of frame per function */
 
