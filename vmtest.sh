@@ -16,7 +16,6 @@ BUILD=${VMTEST_BUILD:-$ROOT/build}
 LOGS=$BUILD/logs
 VARIANT=normal
 RESULTS=$BUILD/results
-VMDIR=$BUILD/vm
 BASE_DIR=$BUILD/base
 TREE=$BUILD/linux
 MODULES_STAMP=$BUILD/.modules-stamp
@@ -30,9 +29,24 @@ VM_CPUS=${VMTEST_CPUS:-2}
 ACCEL=${VMTEST_ACCEL:-auto}
 QEMU_EXTRA=()
 VM_APPEND=		# more kernel command line for the next boots
+# What the user adds to every boot: kernel command line and QEMU arguments.
+USER_APPEND=${VMTEST_APPEND:-}
+USER_QEMU_ARGS=${VMTEST_QEMU_ARGS:-}
+GDB_PORT=${VMTEST_GDB_PORT:-1234}
+# Command-line choices (main() sets them): the tests to run, whether the
+# sched_ext runner runs, a shell after the command, QEMU's gdb stub.
+SEL_TESTS=()		# -t: test_progs tests, by name
+SEL_ALLOW=()		# -a: test_progs allow patterns, as given
+SEL_DENY=()		# -b: test_progs deny patterns, as given
+SCX_RUN=auto		# --sched-ext / --no-sched-ext
+HID_RUN=auto		# --hid / --no-hid
+OWN_TREE=		# --tree DIR: that tree instead of base + ours
+VM_SHELL=		# -s
+VM_GDB=			# --gdb
 LLVM_BIN=/usr/lib/llvm-19/bin
 SELFTESTS=tools/testing/selftests/bpf
 SCX_SELFTESTS=tools/testing/selftests/sched_ext
+HID_SELFTESTS=tools/testing/selftests/hid
 # Kernel-tree folders of the repo that are laid over the base tree.
 OVERLAY_DIRS="kernel include arch net tools Documentation samples"
 
@@ -51,7 +65,8 @@ SUDO=
 
 usage() {
 	cat <<EOF
-Usage: ./vmtest.sh [options] COMMAND [args]
+Usage: ./vmtest.sh [options] COMMAND [options]
+       ./vmtest.sh [options] -- CMD...
 
 Commands:
   run            build, boot, and show a BPF TCP congestion control at work
@@ -65,8 +80,9 @@ Commands:
                  (cover letter + one patch per logical change) into
                  build/series/out; checkpatch --strict and a build after
                  each patch
-  selfcheck      only the harness's own checks (a failing command, a splat
-                 and a hung VM must each fail a run)
+  selfcheck      only the harness's own checks (a failing command, a splat,
+                 a hung VM and a kernel panic must each fail a run;
+                 report.py's unit tests)
   bench          the struct_ops benchmark on the base's bpf_struct_ops.c
                  (build/linux-base), on ours booted with
                  bpf_struct_ops.fast_trampolines=0 (every member on the
@@ -82,17 +98,41 @@ Options:
                  test, the subtests in config/base/expected-failures.list
                  must fail and all others pass
   -j N           make jobs (default: nproc + 1 = $JOBS)
+  -t NAME[,NAME] test: run only these test_progs tests (instead of
+                 config/test_progs.list); may be repeated
+  -a PATTERN     test: test_progs allow pattern, passed through as
+                 given (test, test/subtest, globs); replaces the list
+  -b PATTERN     test: test_progs deny pattern, passed through
+  --sched-ext    test: run the sched_ext runner (the default without
+                 -t/-a)
+  --no-sched-ext test: leave the sched_ext runner out (the default
+                 with -t/-a)
+  --hid, --no-hid  test: the same for the HID-BPF selftests
+                 (selftests/hid: hid_bpf, hidraw)
+  --tree DIR     build, test, run, shell, --, selfcheck: the kernel tree
+                 DIR as it is (say a bpf-next checkout with the series
+                 applied) instead of the Debian base with our files and
+                 patches; its .config and build stay in DIR
+  -s             test, run, --: a shell in the VM after the command
+                 (exit it to power off; the command's status stands)
+  --gdb          test, run, shell, --: QEMU's gdb stub on port
+                 $GDB_PORT (VMTEST_GDB_PORT), the VM halted until gdb
+                 continues it, nokaslr; prints the gdb command line
   -h, --help     this text
+Options go anywhere on the line: ./vmtest.sh test --debug -t struct_ops_ident.
 
 Environment:
   VMTEST_BUILD   build folder (default: ./build)
   VMTEST_ACCEL   auto | kvm | tcg (default auto: probe KVM, else TCG)
   VMTEST_TIMEOUT seconds before a VM is killed (default $VM_TIMEOUT)
   VMTEST_MEM, VMTEST_CPUS  guest memory and CPUs (default $VM_MEM, $VM_CPUS)
+  VMTEST_APPEND  more kernel command line for every boot
+  VMTEST_QEMU_ARGS  more QEMU arguments for every boot (split at spaces)
   BENCH_CALLS, BENCH_REPS, BENCH_MAPS, BENCH_MIB  bench sizes (default
                  100000 calls, 5 runs, 1000 maps, 32 MiB)
 
-Logs: build/logs/<stage>.log.  Guest output: build/results/.
+Logs: build/logs/<stage>.log, this run's only (build/logs-debug/,
+build/logs-base/ for the variants).  Guest output: build/results/.
 EOF
 }
 
@@ -125,6 +165,53 @@ logged() {
 		tail -n 40 "$log" >&2
 		exit 1
 	fi
+}
+
+# ---------------------------------------------------------------------------
+# Run control: one run per tree at a time, this run's logs only, and no
+# QEMU or background job outliving the run.
+
+# descendants PID - every live descendant of PID, children after their own.
+descendants() {
+	local c
+	for c in $(pgrep -P "$1" || true); do
+		[ "$c" != "$BASHPID" ] || continue
+		descendants "$c"
+		echo "$c"
+	done
+}
+
+stop_children() {
+	local pids
+	pids=$(descendants $$)
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
+}
+
+on_signal() {
+	trap - EXIT
+	say "vmtest: $1: stopping every QEMU and background job of this run" >&2
+	stop_children
+	[ "$1" = INT ] && exit 130 || exit 143
+}
+
+# lock_tree NAME - hold $BUILD/.lock-NAME (one per tree) for the rest of
+# the run; the fd is inherited, so a QEMU or make left behind keeps it.
+lock_tree() {
+	local fd
+	mkdir -p "$BUILD"
+	exec {fd}>"$BUILD/.lock-$1"
+	flock -n "$fd" ||
+		die "another vmtest.sh run holds $BUILD/.lock-$1 (its tree is in use): wait for it, or use another VMTEST_BUILD"
+}
+
+begin_run() {
+	lock_tree "${LOCK_NAME:-$VARIANT}"
+	rm -rf "$LOGS"
+	mkdir -p "$LOGS"
+	trap 'on_signal INT' INT
+	trap 'on_signal TERM' TERM
+	trap stop_children EXIT
 }
 
 # ---------------------------------------------------------------------------
@@ -203,13 +290,25 @@ stage_base() {
 # Stage 3: assemble - base + our files + patches/series, keeping the mtime
 # of every file whose content did not change so that make stays incremental.
 
-# Files of the repo that mirror the kernel tree, relative to $ROOT.  The
-# bench's base variant keeps the base's bpf_struct_ops.c.
+# Files of the repo that mirror the kernel tree, relative to $ROOT: those
+# git tracks (an editor's backup or a stray build output stays out), all
+# files when the repo is not a git checkout.  The base variant keeps the
+# base's bpf_struct_ops.c.
+repo_files() {
+	if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$ROOT" ls-files -z -- "$1" | while IFS= read -r -d '' f; do
+			[ ! -f "$f" ] || echo "$f"
+		done
+	else
+		find "$1" -type f
+	fi
+}
+
 overlay_files() {
 	local d
 	for d in $OVERLAY_DIRS; do
 		[ -d "$ROOT/$d" ] || continue
-		(cd "$ROOT" && find "$d" -type f) |
+		(cd "$ROOT" && repo_files "$d") |
 			if [ "$VARIANT" = base ]; then
 				grep -vxF kernel/bpf/bpf_struct_ops.c
 			else
@@ -232,7 +331,7 @@ patch_paths() {
 
 stage_assemble() {
 	stage_begin assemble "lay our files and patches/series over the base"
-	local stage=$BUILD/stage manifest=$TREE/.vmtest-managed
+	local stage=$TREE.stage manifest=$TREE/.vmtest-managed
 	local files f p
 	if [ ! -d "$TREE" ] && [ "$VARIANT" = base ] && [ -f "$BUILD/linux/vmlinux" ]; then
 		# A built tree of ours differs in one file: an incremental build.
@@ -337,13 +436,13 @@ stage_config() {
 	logged config "$TREE/scripts/kconfig/merge_config.sh" -m -O "$TREE" \
 		"$TREE/.config" $inputs
 	logged config make -C "$TREE" olddefconfig
-	# Every option our fragment asks for must have survived olddefconfig.
+	# Every option our fragments ask for must have survived olddefconfig.
 	local bad=
 	while read -r f; do
 		case "$f" in
 		CONFIG_*=*) grep -qxF "$f" "$TREE/.config" || bad="$bad ${f%%=*}" ;;
 		esac
-	done <"$ROOT/config/struct_ops.config"
+	done < <(cat "$ROOT/config/struct_ops.config" "$ROOT/config/hid.config")
 	[ -z "$bad" ] || die "config options not taken (missing dependency?):$bad"
 	# What lean.config turns off only costs build time if something turns
 	# it back on; say so rather than fail.
@@ -399,10 +498,14 @@ build_selftests() {
 	t0=$(date +%s)
 	logged build selftests_make "$SCX_SELFTESTS"
 	say "sched_ext runner in $(($(date +%s) - t0))s"
+
+	t0=$(date +%s)
+	logged build selftests_make "$HID_SELFTESTS" hid_bpf hidraw
+	say "HID-BPF tests (hid_bpf, hidraw) in $(($(date +%s) - t0))s"
 }
 
 stage_build() {
-	stage_begin build "bzImage + modules, test_progs, bpf_testmod, sched_ext runner (-j$JOBS)"
+	stage_begin build "bzImage + modules, test_progs, bpf_testmod, sched_ext runner, HID-BPF tests (-j$JOBS)"
 	local t0
 	t0=$(date +%s)
 	build_kernel
@@ -412,10 +515,25 @@ stage_build() {
 	stage_end
 }
 
+# stage_tree - with --tree: the user's own kernel tree, as it is.
+stage_tree() {
+	stage_begin tree "the kernel tree given with --tree, as it is"
+	local git=
+	[ "$(git -C "$TREE" rev-parse --show-toplevel 2>/dev/null)" != "$TREE" ] ||
+		git=", git $(git -C "$TREE" describe --always --dirty 2>/dev/null)"
+	say "tree: $TREE, Linux $(make -s -C "$TREE" kernelversion 2>/dev/null)$git"
+	say "note: vmtest.sh writes its .config and builds in place there"
+	stage_end
+}
+
 build_all() {
 	stage_deps
-	stage_base
-	stage_assemble
+	if [ -n "$OWN_TREE" ]; then
+		stage_tree
+	else
+		stage_base
+		stage_assemble
+	fi
 	stage_config
 	stage_build
 }
@@ -470,7 +588,7 @@ qemu_boot() {
 	append="$append vmtest.root=$ROOT vmtest.build=$BUILD vmtest.out=$out"
 	append="$append vmtest.cwd=$TREE/$SELFTESTS"
 	append="$append no_hash_pointers loglevel=4 net.ifnames=0"
-	append="$append${VM_APPEND:+ $VM_APPEND}"
+	append="$append${VM_APPEND:+ $VM_APPEND}${USER_APPEND:+ $USER_APPEND}"
 	# shellcheck disable=SC2086
 	timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -nodefaults \
 		-no-reboot -display none $serial $accel -cpu "$cpu" \
@@ -478,19 +596,21 @@ qemu_boot() {
 		-kernel "$TREE/arch/x86/boot/bzImage" -append "$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$BUILD",mount_tag=vmtest-build,security_model=none,multidevs=remap \
-		"${QEMU_EXTRA[@]}"
+		"${QEMU_EXTRA[@]}" $USER_QEMU_ARGS
 }
 
 # vm_run OUTDIR COMMAND - run COMMAND (a shell snippet) in a fresh VM and
 # leave console.log, exit_status and dmesg.txt in OUTDIR.  Returns the
 # command's status, 124 for a VM timeout.
 vm_run() {
-	local out=$1 cmd=$2 timeout=${3:-$VM_TIMEOUT} rc=0
+	local out=$1 cmd=$2 timeout=${3:-$VM_TIMEOUT} rc=0 input=/dev/null
 	rm -rf "$out"
 	mkdir -p "$out"
 	printf '%s\n' "$cmd" >"$out/cmd"
+	[ -z "${VM_INTERACTIVE:-}" ] || input=/dev/stdin
 	{
-		qemu_boot "$VM_ACCEL" "$out" "$timeout" </dev/null && rc=0 || rc=$?
+		qemu_boot "$VM_ACCEL" "$out" "$timeout" ${VM_INTERACTIVE:+interactive} <"$input" &&
+			rc=0 || rc=$?
 		echo "$rc" >"$out/qemu_status"
 	} 2>&1 | tee "$out/console.log"
 	rc=$(cat "$out/qemu_status")
@@ -503,6 +623,41 @@ vm_run() {
 		return 125
 	fi
 	return "$(cat "$out/exit_status")"
+}
+
+# gdb_setup - with --gdb: QEMU's gdb stub, the CPU halted until gdb
+# continues it, no KASLR (so vmlinux's addresses are the kernel's).
+gdb_setup() {
+	[ -n "$VM_GDB" ] || return 0
+	QEMU_EXTRA+=(-gdb "tcp::$GDB_PORT" -S)
+	VM_APPEND="${VM_APPEND:+$VM_APPEND }nokaslr"
+	say "gdb: the VM waits for gdb; in another terminal run:"
+	say "  gdb $TREE/vmlinux -ex 'target remote localhost:$GDB_PORT' -ex continue"
+}
+
+# vm_run_main OUTDIR COMMAND - vm_run for the command the user asked for:
+# with -s a shell in the VM follows COMMAND (whose status stands), with
+# --gdb the VM waits for gdb.  Neither has a VM timeout.
+vm_run_main() {
+	local out=$1 cmd=$2 timeout=$VM_TIMEOUT rc=0
+	if [ -n "$VM_SHELL" ]; then
+		[ -t 0 ] || die "-s wants a terminal on stdin"
+		cmd="( $cmd
+)
+vmtest_rc=\$?
+echo \"vmtest: -s: the command exited with status \$vmtest_rc; exit this shell to power off\"
+setsid -c /bin/bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
+exit \$vmtest_rc"
+		timeout=86400
+	fi
+	if [ -n "$VM_GDB" ]; then
+		gdb_setup
+		timeout=86400
+	fi
+	VM_INTERACTIVE=$VM_SHELL vm_run "$out" "$cmd" "$timeout" || rc=$?
+	QEMU_EXTRA=()
+	VM_APPEND=
+	return "$rc"
 }
 
 # ---------------------------------------------------------------------------
@@ -539,24 +694,101 @@ test_list() {
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TEST_LIST"
 }
 
+# Whether the user chose the tests (-t/-a): then only those run, without
+# the harness's self-checks, and the sched_ext runner only on --sched-ext.
+selected() {
+	[ ${#SEL_TESTS[@]} -gt 0 ] || [ ${#SEL_ALLOW[@]} -gt 0 ]
+}
+
+# suite_runs CHOICE - whether a suite with that choice (yes, no, auto:
+# as the test_progs selection goes) runs.
+suite_runs() {
+	case "$1" in
+	yes) return 0 ;;
+	no) return 1 ;;
+	esac
+	! selected
+}
+
+scx_runs() { suite_runs "$SCX_RUN"; }
+hid_runs() { suite_runs "$HID_RUN"; }
+
+# The test_progs tests that must each report a result: the list, or -t's.
+wanted_tests() {
+	if selected; then
+		local t
+		for t in ${SEL_TESTS[@]+"${SEL_TESTS[@]}"}; do
+			tr ',' '\n' <<<"$t"
+		done | sed '/^$/d'
+	else
+		test_list
+	fi
+}
+
+# shell_arg OPTION VALUE - " OPTION 'VALUE'", quoted for the guest's shell.
+shell_arg() {
+	local q="'\\''"
+	printf " %s '%s'" "$1" "${2//\'/$q}"
+}
+
+# test_progs_filters [DENY] - test_progs' -a/-b arguments, shell-quoted.
+test_progs_filters() {
+	local deny=${1:-} p
+	if selected; then
+		for p in ${SEL_TESTS[@]+"${SEL_TESTS[@]}"} ${SEL_ALLOW[@]+"${SEL_ALLOW[@]}"}; do
+			shell_arg -a "$p"
+		done
+	else
+		shell_arg -a "$(test_list | paste -sd, -)"
+	fi
+	for p in ${SEL_DENY[@]+"${SEL_DENY[@]}"}; do
+		shell_arg -b "$p"
+	done
+	[ -z "$deny" ] || shell_arg -b "$deny"
+}
+
+# The serial tests (serial_test_*), which test_progs -j runs one at a time
+# after the others: the report needs them to tell which test was running
+# when a guest died.
+serial_tests() {
+	sed -n 's/^void serial_test_\([A-Za-z0-9_]*\)(.*/\1/p' \
+		"$TREE/$SELFTESTS"/prog_tests/*.c | sort -u | paste -sd, -
+}
+
+# streamed VAR FILE CMD - guest lines that run CMD with its output line
+# by line on the console and in $VMTEST_OUT/FILE, and set VAR to its
+# status (VAR keeps the first failure when it is already non-zero).
+streamed() {
+	echo "stdbuf -oL -eL $3 2>&1 | tee \$VMTEST_OUT/$2"
+	echo "rc=\${PIPESTATUS[0]}; [ \"\${$1:-0}\" -ne 0 ] || $1=\$rc"
+}
+
 # guest_tests_cmd [DENY] - the guest side of 'test'; DENY: comma-separated
-# subtests left out (they run in VMs of their own).
+# subtests left out (they run in VMs of their own).  Output streams to the
+# console as it comes and into the results folder, so a hang or a panic
+# shows which test was running.
 guest_tests_cmd() {
-	local allow deny=${1:-}
-	allow=$(test_list | paste -sd, -)
+	local filters
+	filters=$(test_progs_filters "${1:-}")
 	cat <<EOF
 cd $TREE/$SELFTESTS
-echo "== test_progs -j (in parallel; serial_test_* one at a time after): $allow${deny:+, not $deny}"
-stdbuf -oL -eL ./test_progs -j -a '$allow'${deny:+ -b '$deny'} -J \$VMTEST_OUT/test_progs.json > \$VMTEST_OUT/test_progs.txt 2>&1
-tp=\$?
-cat \$VMTEST_OUT/test_progs.txt
-echo "== sched_ext runner"
-cd $TREE/$SCX_SELFTESTS
-stdbuf -oL -eL ./runner > \$VMTEST_OUT/sched_ext.txt 2>&1
-sx=\$?
-cat \$VMTEST_OUT/sched_ext.txt
-echo "test_progs=\$tp sched_ext=\$sx"
+echo "== test_progs -j (in parallel; serial_test_* one at a time after):$filters"
+./test_progs$filters -l > \$VMTEST_OUT/test_progs.list 2>&1
 EOF
+	streamed tp test_progs.txt "./test_progs -j$filters -J \$VMTEST_OUT/test_progs.json"
+	echo 'sx=0 hid=0'
+	if scx_runs; then
+		echo 'echo "== sched_ext runner"'
+		echo "cd $TREE/$SCX_SELFTESTS"
+		streamed sx sched_ext.txt ./runner
+	fi
+	if hid_runs; then
+		echo 'echo "== HID-BPF tests (selftests/hid: hid_bpf, hidraw)"'
+		echo "cd $TREE/$HID_SELFTESTS"
+		streamed hid hid_bpf.txt ./hid_bpf
+		streamed hid hidraw.txt ./hidraw
+	fi
+	echo 'echo "test_progs=$tp sched_ext=$sx hid=$hid"'
 	# kmemleak (debug config): two scans after the tests, as it advises.
 	[ "$VARIANT" != debug ] || cat <<EOF
 if [ -w /sys/kernel/debug/kmemleak ]; then
@@ -567,6 +799,8 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo "kmemleak: \$(grep -c 'unreferenced object' \$VMTEST_OUT/kmemleak.txt) unreferenced object(s)"
 fi
 EOF
+	# The HID tests' status is left out: the report holds their results
+	# against config/hid-expected-failures.list.
 	echo '[ $tp -eq 0 ] && [ $sx -eq 0 ]'
 }
 
@@ -578,10 +812,12 @@ base_expected() {
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$BASE_EXPECTED" | awk -v k="$1" '$2 == k { print $1 }'
 }
 
-# run_isolated - each expected crash of the base in a VM of its own.
+# run_isolated LIST - each expected crash of the base in a VM of its own,
+# when its test is in LIST (what test_progs -l printed for the selection).
 run_isolated() {
 	local name n=0
 	for name in $(base_expected crash); do
+		grep -qxF "${name%%/*}" "$1" 2>/dev/null || continue
 		n=$((n + 1))
 		say "own VM: $name" >&2
 		# The console keeps what test_progs printed if the kernel dies.
@@ -596,23 +832,23 @@ echo '== isolated: $name'
 cmd_test() {
 	rm -f "$RESULTS/test/summary.txt"
 	build_all
-	stage_begin boot "boot the kernel and run test_progs + sched_ext selftests"
+	stage_begin boot "boot the kernel and run test_progs$(selected && echo ' (chosen tests)')$(scx_runs && echo ' + sched_ext selftests')$(hid_runs && echo ' + HID-BPF selftests')"
 	pick_accel
-	local out=$RESULTS/test rc=0 checks= deny= isolated=()
-	if [ "$VARIANT" = normal ]; then
-		# The self-checks' three short VMs take one CPU for under a
-		# minute; they run beside the tests, which take the other.
+	local out=$RESULTS/test rc=0 checks='' deny='' isolated=()
+	if [ "$VARIANT" = normal ] && ! selected; then
+		# The self-checks' short VMs take one CPU for about a minute;
+		# they run beside the tests, which take the other.
 		mkdir -p "$RESULTS/selfcheck"
 		{ selfchecks "$RESULTS/selfcheck/selfcheck.txt" || true; } \
 			>"$RESULTS/selfcheck/selfcheck.log" 2>&1 &
 		checks=$!
 	fi
 	[ "$VARIANT" != base ] || deny=$(base_expected crash | paste -sd, -)
-	vm_run "$out" "$(guest_tests_cmd "$deny")" || rc=$?
-	[ "$VARIANT" != base ] || mapfile -t isolated < <(run_isolated)
+	vm_run_main "$out" "$(guest_tests_cmd "$deny")" || rc=$?
+	[ "$VARIANT" != base ] || mapfile -t isolated < <(run_isolated "$out/test_progs.list")
 	stage_end
 
-	stage_begin report "per-suite tables, splat check, harness self-checks"
+	stage_begin report "per-suite tables, splat check${checks:+, harness self-checks}"
 	local extra=()
 	if [ "$VARIANT" = base ]; then
 		# Failing subtests make the guest command exit 1; the report
@@ -629,13 +865,19 @@ cmd_test() {
 		wait "$checks"
 		cat "$RESULTS/selfcheck/selfcheck.log"
 		extra+=(--selfcheck "$RESULTS/selfcheck/selfcheck.txt")
+	elif [ "$VARIANT" = normal ]; then
+		say "harness self-checks: not run (tests chosen with -t/-a)"
 	elif [ "$VARIANT" = debug ]; then
 		extra+=(--kmemleak "$out/kmemleak.txt")
 	fi
+	! scx_runs || extra+=(--sched-ext "$out/sched_ext.txt")
+	! hid_runs || extra+=(--kselftest "hid=$out/hid_bpf.txt" --kselftest "hid=$out/hidraw.txt"
+		--kselftest-expected "$ROOT/config/hid-expected-failures.list")
 	local prc=0
 	python3 "$ROOT/harness/report.py" --test-progs "$out/test_progs.txt" \
-		--wanted "$(test_list | paste -sd, -)" \
-		--sched-ext "$out/sched_ext.txt" \
+		--wanted "$(wanted_tests | paste -sd, -)" \
+		--selected "$out/test_progs.list" --serial "$(serial_tests)" \
+		--workers "$VM_CPUS" \
 		"${extra[@]}" >"$out/summary.txt" || prc=$?
 	stage_end
 	# The summary goes last so that its final line is the run's last line.
@@ -666,6 +908,23 @@ selfchecks() {
 	rc=0; vm_run "$RESULTS/selfcheck-hang" 'sleep 600' 20 >/dev/null || rc=$?
 	[ "$rc" -eq 124 ] && echo "hung_vm_killed PASS" >>"$file" ||
 		echo "hung_vm_killed FAIL (status $rc, wanted 124)" >>"$file"
+
+	say "self-check: a kernel panic (sysrq-c) fails the run"
+	rc=0; vm_run "$RESULTS/selfcheck-panic" 'echo c > /proc/sysrq-trigger; sleep 60' 120 \
+		>/dev/null || rc=$?
+	if [ "$rc" -eq 125 ] && grep -q 'Kernel panic' "$RESULTS/selfcheck-panic/console.log" &&
+	   ! splat_check "$RESULTS/selfcheck-panic/dmesg.txt" >/dev/null; then
+		echo "kernel_panic PASS" >>"$file"
+	else
+		echo "kernel_panic FAIL (status $rc, wanted 125 and the panic seen)" >>"$file"
+	fi
+
+	say "self-check: report.py's unit tests (canned test_progs output)"
+	if python3 "$ROOT/harness/test_report.py" >"$(dirname "$file")/report-tests.log" 2>&1; then
+		echo "report_unit_tests PASS" >>"$file"
+	else
+		echo "report_unit_tests FAIL (see $(dirname "$file")/report-tests.log)" >>"$file"
+	fi
 	sed 's/^/  /' "$file"
 	! grep -q FAIL "$file"
 }
@@ -687,7 +946,7 @@ cmd_exec() {
 	pick_accel
 	local rc=0 q
 	q=$(printf '%q ' "$@")
-	vm_run "$RESULTS/exec" "$q" || rc=$?
+	vm_run_main "$RESULTS/exec" "$q" || rc=$?
 	stage_end
 	stage_begin report "exit status and splat check"
 	say "exit status: $rc"
@@ -704,6 +963,7 @@ cmd_shell() {
 	rm -rf "$out"
 	mkdir -p "$out"
 	echo 'exec setsid -c /bin/bash -i </dev/ttyS0 >/dev/ttyS0 2>&1' >"$out/cmd"
+	gdb_setup
 	qemu_boot "$VM_ACCEL" "$out" 86400 interactive || true
 	stage_end
 }
@@ -730,7 +990,7 @@ cmd_run() {
 	stage_begin boot "a BPF TCP congestion control, end to end"
 	pick_accel
 	local rc=0
-	vm_run "$RESULTS/run" "bash $ROOT/harness/demo.sh $TREE" || rc=$?
+	vm_run_main "$RESULTS/run" "bash $ROOT/harness/demo.sh $TREE" || rc=$?
 	stage_end
 	stage_begin report "demo status and splat check"
 	splat_check "$RESULTS/run/dmesg.txt" || rc=${rc/#0/1}
@@ -952,29 +1212,31 @@ cmd_series() {
 BENCH_REL=$SELFTESTS/struct_ops_bench
 BENCH_OUT=$BUILD/bench
 
-# The plugin, built against qemu-plugin.h from Debian's QEMU source: a
-# private apt state in build/bench/apt with a deb-src line for the suite
-# and mirror the host uses, so the host's apt configuration is untouched.
+# Whether the machine's apt sources have a deb-src entry.
+apt_has_deb_src() {
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null |
+		grep -qE '^[[:space:]]*(deb-src[[:space:]]|Types:(.*[[:space:]])?deb-src([[:space:]]|$))'
+}
+
+# The plugin, built against qemu-plugin.h from the source of the installed
+# QEMU, fetched with apt-get source from the machine's own deb-src entries
+# (no archive is named here); the package lists and the download go to a
+# private apt state in build/bench/apt, so the host's lists stay untouched.
 bench_plugin() {
-	local dir=$BENCH_OUT/plugin apt=$BENCH_OUT/apt mirror suite opts orig
+	local dir=$BENCH_OUT/plugin apt=$BENCH_OUT/apt opts orig ver
 	mkdir -p "$dir" "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/src"
 	if [ ! -s "$dir/qemu-plugin.h" ]; then
-		mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-			sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p; s/^deb \(http[^ ]*\/debian\) .*/\1/p' |
-			head -n 1 || true)
-		[ -n "$mirror" ] ||
-			die "no Debian archive in the apt sources (/etc/apt/sources.list*): the bench needs one to fetch QEMU's source for qemu-plugin.h"
-		suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
-			>"$apt/sources.list"
-		opts="-o Dir::Etc::SourceList=$apt/sources.list -o Dir::Etc::SourceParts=/dev/null
-		      -o Dir::State::Lists=$apt/lists -o Dir::Cache=$apt/cache
+		apt_has_deb_src ||
+			die "the bench builds its TCG plugin against QEMU's source, fetched with apt-get source, and the apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/) have no deb-src entry: add deb-src to the Types: line of your Debian entry (or a deb-src line for it), then run again"
+		ver=$(dpkg-query -W -f='${source:Version}' qemu-system-x86)
+		opts="-o Dir::State::Lists=$apt/lists -o Dir::Cache=$apt/cache
 		      -o APT::Sandbox::User=$(id -un)"
-		say "fetching QEMU's source from $mirror $suite for qemu-plugin.h"
+		say "fetching the source of QEMU $ver (apt-get source, the machine's deb-src entries) for qemu-plugin.h"
 		# shellcheck disable=SC2086
 		logged bench apt-get $opts update
 		# shellcheck disable=SC2086
-		(cd "$apt/src" && logged bench apt-get $opts source --download-only qemu)
+		(cd "$apt/src" && logged bench apt-get $opts source --download-only "qemu=$ver")
 		orig=$(ls "$apt"/src/qemu_*.orig.tar.* | head -n 1)
 		tar -xf "$orig" --wildcards -O '*/include/qemu/qemu-plugin.h' >"$dir/qemu-plugin.h.new"
 		mv "$dir/qemu-plugin.h.new" "$dir/qemu-plugin.h"
@@ -995,6 +1257,8 @@ bench_make() {
 # our built one).
 bench_base_tree() {
 	use_variant base
+	lock_tree base
+	rm -rf "$LOGS"
 	stage_assemble
 	stage_config
 	stage_begin build "base variant: bzImage + modules, bpf_bench_ops.ko"
@@ -1052,38 +1316,96 @@ use_variant() {
 	TREE=$BUILD/linux-$1
 	RESULTS=$BUILD/results-$1
 	MODULES_STAMP=$BUILD/.modules-stamp-$1
+	LOGS=$BUILD/logs-$1
 	VM_TIMEOUT=${VMTEST_TIMEOUT:-3600}
 }
 
+# use_tree DIR - build and boot the kernel tree DIR instead of the Debian
+# base with our files and patches (results and logs in *-tree folders).
+use_tree() {
+	[ -f "$1/Makefile" ] && [ -d "$1/kernel/bpf" ] && [ -d "$1/$SELFTESTS" ] ||
+		die "--tree $1: not a kernel tree with BPF selftests"
+	OWN_TREE=$(cd "$1" && pwd)
+	TREE=$OWN_TREE
+	local suffix=tree
+	[ "$VARIANT" = normal ] || suffix=tree-$VARIANT
+	RESULTS=$BUILD/results-$suffix
+	LOGS=$BUILD/logs-$suffix
+	MODULES_STAMP=$BUILD/.modules-stamp-$suffix
+	LOCK_NAME=$suffix-$(printf '%s' "$TREE" | sha1sum | cut -c1-12)
+}
+
+# need_value OPTION ARGC VALUE - OPTION wants a value.
+need_value() {
+	[ "$2" -ge 2 ] && [ -n "$3" ] && [[ $3 != -* ]] || die "$1 wants a value (see --help)"
+}
+
 main() {
+	local cmd='' args=() variant='' tree=''
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-h|--help) usage; exit 0 ;;
 		-j) [ $# -ge 2 ] && [[ $2 =~ ^[1-9][0-9]*$ ]] ||
 			die "-j wants a number of jobs: -j N"
-		    JOBS=$2; shift 2 ;;
-		-j*) JOBS=${1#-j}; shift ;;
-		--debug) use_variant debug; shift ;;
-		--base) use_variant base; shift ;;
-		--) shift; cmd_exec "$@"; return ;;
+		    JOBS=$2; shift ;;
+		-j*) [[ ${1#-j} =~ ^[1-9][0-9]*$ ]] || die "-j wants a number of jobs: -j N"
+		     JOBS=${1#-j} ;;
+		--debug|--base)
+			[ -z "$variant" ] || [ "$variant" = "$1" ] ||
+				die "--debug and --base are two kernels: choose one"
+			variant=$1
+			use_variant "${1#--}" ;;
+		-t) need_value "$1" $# "${2:-}"; SEL_TESTS+=("$2"); shift ;;
+		-a) need_value "$1" $# "${2:-}"; SEL_ALLOW+=("$2"); shift ;;
+		-b) need_value "$1" $# "${2:-}"; SEL_DENY+=("$2"); shift ;;
+		--tree) need_value "$1" $# "${2:-}"; tree=$2; shift ;;
+		--sched-ext) SCX_RUN=yes ;;
+		--no-sched-ext) SCX_RUN=no ;;
+		--hid) HID_RUN=yes ;;
+		--no-hid) HID_RUN=no ;;
+		-s) VM_SHELL=1 ;;
+		--gdb) VM_GDB=1 ;;
+		--) shift
+		    [ $# -gt 0 ] || die "-- wants a command to run in the VM"
+		    [ -z "$cmd" ] || die "two commands: $cmd and -- $*"
+		    cmd='exec'; args=("$@"); break ;;
 		run|test|build|shell|selfcheck|docs|series|bench)
-			local c=$1; shift
-			[ $# -eq 0 ] || die "unexpected arguments: $*"
-			case "$c" in
-			run) cmd_run ;;
-			test) cmd_test ;;
-			build) build_all ;;
-			shell) cmd_shell ;;
-			selfcheck) cmd_selfcheck ;;
-			docs) cmd_docs ;;
-			series) cmd_series ;;
-			bench) cmd_bench ;;
-			esac
-			return ;;
+			[ -z "$cmd" ] || die "two commands: $cmd and $1"
+			cmd=$1 ;;
+		-*) usage >&2; die "unknown option: $1" ;;
 		*) usage >&2; die "unknown command: $1" ;;
 		esac
+		shift
 	done
-	usage
+	[ -n "$cmd" ] || { usage; return 0; }
+	# Options that only some commands take.
+	if [ "$cmd" != test ]; then
+		! selected && [ ${#SEL_DENY[@]} -eq 0 ] && [ "$SCX_RUN" = auto ] &&
+			[ "$HID_RUN" = auto ] ||
+			die "-t, -a, -b, --[no-]sched-ext and --[no-]hid are options of test"
+	fi
+	case "$cmd" in test|run|exec) ;; *) [ -z "$VM_SHELL" ] || die "-s is an option of test, run and --" ;; esac
+	case "$cmd" in test|run|exec|shell) ;; *) [ -z "$VM_GDB" ] || die "--gdb is an option of test, run, shell and --" ;; esac
+	if [ -n "$tree" ]; then
+		[ "$VARIANT" != base ] || die "--base builds the Debian base: not with --tree"
+		case "$cmd" in
+		build|test|run|shell|exec|selfcheck) ;;
+		*) die "--tree works with build, test, run, shell, -- and selfcheck" ;;
+		esac
+		use_tree "$tree"
+	fi
+	begin_run
+	case "$cmd" in
+	run) cmd_run ;;
+	test) cmd_test ;;
+	build) build_all ;;
+	shell) cmd_shell ;;
+	selfcheck) cmd_selfcheck ;;
+	docs) cmd_docs ;;
+	series) cmd_series ;;
+	bench) cmd_bench ;;
+	exec) cmd_exec "${args[@]}" ;;
+	esac
 }
 
 main "$@"; exit $?
