@@ -1,20 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * struct_ops maps of a module type (bpf_testmod_sleep_ops) and the end of
- * their life:
- *
- * struct_ops_sleepable_free - a map is freed while its sleepable prog is
- *	blocked in run(), called by bpf_testmod under rcu_read_lock_trace()
- *	only.  The free must wait for the prog (RCU tasks trace) before the
- *	trampoline goes.  Whether a map whose progs are not sleepable waits
- *	too is not part of the contract; the test only reports it.
- *	The prog blocks on a page that userfaultfd keeps missing, so the test
- *	decides when it returns.  The map's progs are put only after that
- *	wait: their ids say whether the free is done.
- *
- * struct_ops_module_pin - a struct_ops map of a module type pins the
- *	module (delete_module() fails with EAGAIN), and the module unloads
- *	once the map is freed; then it is loaded again for later tests.
+ * struct_ops_sleepable_free - a struct_ops map of bpf_testmod_sleep_ops
+ *	is freed while its sleepable prog is blocked in run(), called by
+ *	bpf_testmod under rcu_read_lock_trace() only.  The free must wait
+ *	for the prog (RCU tasks trace) before the trampoline goes.  Whether
+ *	a map whose progs are not sleepable waits too is not part of the
+ *	contract; the test only reports it.  The prog blocks on a page that
+ *	userfaultfd keeps missing, so the test decides when it returns.  The
+ *	map's progs are put only after that wait: their ids say whether the
+ *	free is done.
  */
 #include <test_progs.h>
 #include <poll.h>
@@ -23,7 +17,6 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <linux/userfaultfd.h>
-#include "testing_helpers.h"
 #include "struct_ops_sleepable.skel.h"
 #include "struct_ops_common.h"
 
@@ -381,92 +374,4 @@ void serial_test_struct_ops_sleepable_free(void)
 		test_sleepable_free();
 	if (test__start_subtest("race"))
 		test_sleepable_race();
-}
-
-/* struct_ops_module_pin */
-
-static int testmod_refcnt(void)
-{
-	char buf[32] = {};
-	int fd, n;
-
-	fd = open("/sys/module/bpf_testmod/refcnt", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n < 0 ? -errno : atoi(buf);
-}
-
-/* The refcnt once it has not moved for 1s (earlier frees are done) */
-static int settled_testmod_refcnt(void)
-{
-	int last = testmod_refcnt(), cur, stable = 0;
-	__u64 end = st_now_ms() + WAIT_MS;
-
-	while (stable < 10 && st_now_ms() < end) {
-		usleep(100000);
-		cur = testmod_refcnt();
-		stable = cur == last ? stable + 1 : 0;
-		last = cur;
-	}
-	return last;
-}
-
-static int try_unload(void)
-{
-	return delete_module("bpf_testmod", 0) ? -errno : 0;
-}
-
-void serial_test_struct_ops_module_pin(void)
-{
-	struct struct_ops_sleepable *skel = NULL;
-	struct bpf_link *link = NULL;
-	int before, err, tries = 0;
-	bool unloaded = false;
-	__u64 end;
-
-	before = settled_testmod_refcnt();
-	/* nothing else may hold it, or it could never unload */
-	if (!ASSERT_EQ(before, 0, "bpf_testmod refcnt at start"))
-		return;
-
-	skel = struct_ops_sleepable__open_and_load();
-	if (!ASSERT_OK_PTR(skel, "open_and_load"))
-		return;
-	/* one reference per map of a module type, one for call_run's kfunc */
-	ASSERT_EQ(testmod_refcnt(), 3, "refcnt with two maps and a kfunc user");
-	ASSERT_EQ(try_unload(), -EAGAIN, "delete_module, maps exist");
-
-	link = bpf_map__attach_struct_ops(skel->maps.fast_ops);
-	if (!ASSERT_OK_PTR(link, "attach fast_ops"))
-		goto out;
-	ASSERT_EQ(try_unload(), -EAGAIN, "delete_module, a map attached");
-	ASSERT_EQ(testmod_refcnt(), 3, "refcnt with a map attached");
-
-	bpf_link__destroy(link);
-	link = NULL;
-	ASSERT_EQ(try_unload(), -EAGAIN, "delete_module, detached");
-	struct_ops_sleepable__destroy(skel);
-	skel = NULL;
-
-	/* map free is deferred: EAGAIN until it is done, then it unloads */
-	end = st_now_ms() + WAIT_MS;
-	while ((err = try_unload()) == -EAGAIN && st_now_ms() < end) {
-		tries++;
-		usleep(20000);
-	}
-	unloaded = !err;
-	ASSERT_OK(err, "delete_module once the maps are freed");
-	ASSERT_EQ(testmod_refcnt(), -ENOENT, "module gone");
-	ASSERT_EQ(try_unload(), -ENOENT, "delete_module again");
-	ASSERT_LT(tries, WAIT_MS / 20, "tries");
-out:
-	bpf_link__destroy(link);
-	struct_ops_sleepable__destroy(skel);
-	if (unloaded || testmod_refcnt() == -ENOENT) {
-		/* the tests after this one need it */
-		if (ASSERT_OK(load_bpf_testmod(false), "load bpf_testmod again"))
-			ASSERT_EQ(testmod_refcnt(), 0, "refcnt after the reload");
-	}
 }
