@@ -317,7 +317,9 @@ stage_patch_builds() {
 			! grep -qx kernel/bpf/bpf_struct_ops.c <<<"$files" || { w1_check; build_kernel; }
 			what=kernel
 		fi
-		if [ "$n" -eq 1 ] || grep -q "^$SELFTESTS/" <<<"$files"; then
+		# The tests boot this kernel: its test modules must match it.
+		if [ "$n" -eq 1 ] || grep -q "^$SELFTESTS/" <<<"$files" ||
+		   { [ "$WHICH" = fixes ] && [ -n "$what" ]; }; then
 			if [ "$WHICH" = fixes ]; then
 				build_test_progs >/dev/null
 			else
