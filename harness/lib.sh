@@ -252,6 +252,14 @@ patch_paths() {
 		-e 's/^--- [^/]*\/\([^[:space:]]*\).*/\1/p' "$1" | sort -u
 }
 
+# copy_base_tree - $TREE as a writable copy of the pristine base.
+copy_base_tree() {
+	say "copying the base tree to $TREE"
+	cp -a "$BASE_DIR" "$TREE"
+	chmod -R u+w "$TREE"
+	rm -f "$TREE/.stamp"
+}
+
 stage_assemble() {
 	stage_begin assemble "lay our files and patches/series over the base"
 	local stage=$TREE.stage manifest=$TREE/.vmtest-managed
@@ -261,10 +269,7 @@ stage_assemble() {
 		say "seeding $TREE from $BUILD/linux"
 		cp -a "$BUILD/linux" "$TREE"
 	elif [ ! -d "$TREE" ]; then
-		say "copying the base tree to $TREE"
-		cp -a "$BASE_DIR" "$TREE"
-		chmod -R u+w "$TREE"
-		rm -f "$TREE/.stamp"
+		copy_base_tree
 	fi
 	rm -rf "$stage"
 	mkdir -p "$stage"

@@ -344,12 +344,7 @@ stage_series_tree() {
 		stage_assemble
 	else
 		stage_begin tree "the base tree for the fixes: $TREE"
-		if [ ! -d "$TREE" ]; then
-			say "copying the base tree to $TREE"
-			cp -a "$BASE_DIR" "$TREE"
-			chmod -R u+w "$TREE"
-			rm -f "$TREE/.stamp"
-		fi
+		[ -d "$TREE" ] || copy_base_tree
 		stage_end
 	fi
 	stage_config
