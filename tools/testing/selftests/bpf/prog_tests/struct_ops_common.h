@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers the struct_ops tests share: reading and writing a knob or
- * sysfs file, a kallsyms address, waiting for a map to be freed, and
- * the JIT's module memory budget: bpf_jit_current, read from /proc/kcore
- * at its kallsyms address, and net.core.bpf_jit_limit.  Both are global:
- * tests that use them are serial_test_*.
+ * sysfs file, a kallsyms address, a user BTF object, waiting for a map
+ * to be freed, and the JIT's module memory budget: bpf_jit_current, read
+ * from /proc/kcore at its kallsyms address, and net.core.bpf_jit_limit.
+ * Both are global: tests that use them are serial_test_*.
  */
 #ifndef __STRUCT_OPS_COMMON_H
 #define __STRUCT_OPS_COMMON_H
 
 #include <test_progs.h>
 #include <linux/elf.h>
+#include <bpf/btf.h>
 
 #define ST_WAIT_MS	20000
 #define JIT_LIMIT	"/proc/sys/net/core/bpf_jit_limit"
@@ -66,6 +67,35 @@ static inline int st_read_str(const char *path, char *buf, size_t sz)
 		return -errno;
 	buf[n] = '\0';
 	return 0;
+}
+
+/*
+ * A user BTF object holding one "int", as BPF_MAP_CREATE takes in
+ * btf_fd: its fd, or a negative value; its id in *@id unless @id is NULL.
+ */
+static inline int st_user_btf_fd(__u32 *id)
+{
+	struct bpf_btf_info info = {};
+	__u32 len = sizeof(info);
+	struct btf *btf;
+	int fd = -1, err;
+
+	btf = btf__new_empty();
+	if (!btf)
+		return -errno;
+	if (btf__add_int(btf, "int", 4, BTF_INT_SIGNED) > 0 &&
+	    !btf__load_into_kernel(btf))
+		fd = dup(btf__fd(btf));
+	btf__free(btf);
+	if (fd < 0 || !id)
+		return fd;
+	if (bpf_btf_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*id = info.id;
+	return fd;
 }
 
 /* Address of the one kallsyms symbol @name, 0 if not exactly one */

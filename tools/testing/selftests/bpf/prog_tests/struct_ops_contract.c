@@ -13,7 +13,7 @@
 #include <limits.h>
 #include <sys/epoll.h>
 #include <bpf/btf.h>
-#include "struct_ops_common.h"
+#include "struct_ops_testmod_refcnt.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP		524
@@ -183,28 +183,6 @@ static int kern_btf_fd(const char *name, __u32 *id)
 		close(fd);
 	}
 	return -ENOENT;
-}
-
-static int load_user_btf(__u32 *id)
-{
-	struct bpf_btf_info info = {};
-	__u32 len = sizeof(info);
-	struct btf *btf;
-	int fd = -1;
-
-	btf = btf__new_empty();
-	if (!btf)
-		return -errno;
-	if (btf__add_int(btf, "int", 4, BTF_INT_SIGNED) > 0 &&
-	    !btf__load_into_kernel(btf))
-		fd = dup(btf__fd(btf));
-	btf__free(btf);
-	if (fd >= 0 && bpf_btf_get_info_by_fd(fd, &info, &len)) {
-		close(fd);
-		return -errno;
-	}
-	*id = info.id;
-	return fd;
 }
 
 /* "return 0" for member @idx of type @btf_id in BTF object @obj_fd */
@@ -507,40 +485,6 @@ static int wait_tcp_ksyms_gone(void)
 	while ((n = tcp_ksyms(cnt)) > 0 && st_now_ms() < end)
 		usleep(200000);
 	return n;
-}
-
-static int testmod_refcnt(void)
-{
-	char buf[32];
-	int n;
-
-	n = read_file("/sys/module/bpf_testmod/refcnt", buf, sizeof(buf));
-	return n < 0 ? n : atoi(buf);
-}
-
-/* The refcnt once it has not moved for 2s (earlier map frees are done) */
-static int settled_testmod_refcnt(void)
-{
-	int last = testmod_refcnt(), cur, stable = 0;
-	__u64 end = st_now_ms() + WAIT_MS;
-
-	while (stable < 20 && st_now_ms() < end) {
-		usleep(100000);
-		cur = testmod_refcnt();
-		stable = cur == last ? stable + 1 : 0;
-		last = cur;
-	}
-	return last;
-}
-
-static int wait_testmod_refcnt(int want)
-{
-	__u64 end = st_now_ms() + WAIT_MS;
-	int cur;
-
-	while ((cur = testmod_refcnt()) != want && st_now_ms() < end)
-		usleep(100000);
-	return cur;
 }
 
 /* Subtests */
@@ -1516,7 +1460,7 @@ static void test_module_refcnt(void)
 {
 	int before, fd;
 
-	before = settled_testmod_refcnt();
+	before = settled_testmod_refcnt(20);
 	if (!ASSERT_GE(before, 0, "bpf_testmod refcnt"))
 		return;
 	fd = create_map(&ctx.tmod, 0);
@@ -1569,7 +1513,7 @@ static bool setup(void)
 	ctx.kd.obj_fd = ctx.tmod.obj_fd;
 	ctx.kd.obj_id = ctx.tmod.obj_id;
 
-	ctx.user_btf_fd = load_user_btf(&ctx.user_btf_id);
+	ctx.user_btf_fd = st_user_btf_fd(&ctx.user_btf_id);
 	if (!ASSERT_OK_FD(ctx.user_btf_fd, "user BTF"))
 		return false;
 

@@ -8,37 +8,9 @@
 #include <test_progs.h>
 #include "testing_helpers.h"
 #include "struct_ops_sleepable.skel.h"
-#include "struct_ops_common.h"
+#include "struct_ops_testmod_refcnt.h"
 
 #define WAIT_MS		20000	/* upper bound of any wait */
-
-static int testmod_refcnt(void)
-{
-	char buf[32] = {};
-	int fd, n;
-
-	fd = open("/sys/module/bpf_testmod/refcnt", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n < 0 ? -errno : atoi(buf);
-}
-
-/* The refcnt once it has not moved for 1s (earlier frees are done) */
-static int settled_testmod_refcnt(void)
-{
-	int last = testmod_refcnt(), cur, stable = 0;
-	__u64 end = st_now_ms() + WAIT_MS;
-
-	while (stable < 10 && st_now_ms() < end) {
-		usleep(100000);
-		cur = testmod_refcnt();
-		stable = cur == last ? stable + 1 : 0;
-		last = cur;
-	}
-	return last;
-}
 
 static int try_unload(void)
 {
@@ -53,7 +25,7 @@ void serial_test_struct_ops_module_pin(void)
 	bool unloaded = false;
 	__u64 end;
 
-	before = settled_testmod_refcnt();
+	before = settled_testmod_refcnt(10);
 	/* nothing else may hold it, or it could never unload */
 	if (!ASSERT_EQ(before, 0, "bpf_testmod refcnt at start"))
 		return;

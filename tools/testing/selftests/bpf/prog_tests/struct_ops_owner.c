@@ -11,6 +11,7 @@
  */
 #include <test_progs.h>
 #include <bpf/btf.h>
+#include "struct_ops_common.h"
 
 #define NR_REQUIRED	3
 
@@ -49,20 +50,6 @@ static int tcp_prog(__u32 type_id, int idx)
 			     ARRAY_SIZE(insns), &opts);
 }
 
-static int user_btf_fd(void)
-{
-	struct btf *btf = btf__new_empty();
-	int fd = -1;
-
-	if (!btf)
-		return -errno;
-	if (btf__add_int(btf, "int", 4, BTF_INT_SIGNED) > 0 &&
-	    !btf__load_into_kernel(btf))
-		fd = dup(btf__fd(btf));
-	btf__free(btf);
-	return fd;
-}
-
 static void test_owner(void)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts);
@@ -94,7 +81,7 @@ static void test_owner(void)
 
 	v = calloc(1, vsize);
 	got = calloc(1, vsize);
-	btf_fd = user_btf_fd();
+	btf_fd = st_user_btf_fd(NULL);
 	if (!ASSERT_OK_PTR(v, "v") || !ASSERT_OK_PTR(got, "got") ||
 	    !ASSERT_OK_FD(btf_fd, "user BTF"))
 		goto out;
