@@ -273,6 +273,12 @@ touches_kernel() {
 	grep -qvE "^($SELFTESTS/|$SCX_SELFTESTS/|$HID_SELFTESTS/|Documentation/|MAINTAINERS$)" <<<"$1"
 }
 
+# Whether the selftests' build sees FILES: the selftests, or what they
+# build from the tools tree (libbpf, bpftool, the tools' uapi copy).
+touches_selftests() {
+	grep -qE "^($SELFTESTS|$SCX_SELFTESTS|$HID_SELFTESTS|tools/lib/bpf|tools/bpf|tools/include)/" <<<"$1"
+}
+
 # The test_progs tests of the prog_tests files the series added by commit C.
 series_tests_at() {
 	local git=$SERIES_DIR/git f
@@ -318,7 +324,7 @@ stage_patch_builds() {
 			what=kernel
 		fi
 		# The tests boot this kernel: its test modules must match it.
-		if [ "$n" -eq 1 ] || grep -q "^$SELFTESTS/" <<<"$files" ||
+		if [ "$n" -eq 1 ] || touches_selftests "$files" ||
 		   { [ "$WHICH" = fixes ] && [ -n "$what" ]; }; then
 			if [ "$WHICH" = fixes ]; then
 				build_test_progs >/dev/null
