@@ -10,8 +10,6 @@
 #include "struct_ops_sleepable.skel.h"
 #include "struct_ops_testmod_refcnt.h"
 
-#define WAIT_MS		20000	/* upper bound of any wait */
-
 static int try_unload(void)
 {
 	return delete_module("bpf_testmod", 0) ? -errno : 0;
@@ -50,7 +48,7 @@ void serial_test_struct_ops_module_pin(void)
 	skel = NULL;
 
 	/* map free is deferred: EAGAIN until it is done, then it unloads */
-	end = st_now_ms() + WAIT_MS;
+	end = st_now_ms() + ST_WAIT_MS;
 	while ((err = try_unload()) == -EAGAIN && st_now_ms() < end) {
 		tries++;
 		usleep(20000);
@@ -59,7 +57,7 @@ void serial_test_struct_ops_module_pin(void)
 	ASSERT_OK(err, "delete_module once the maps are freed");
 	ASSERT_EQ(testmod_refcnt(), -ENOENT, "module gone");
 	ASSERT_EQ(try_unload(), -ENOENT, "delete_module again");
-	ASSERT_LT(tries, WAIT_MS / 20, "tries");
+	ASSERT_LT(tries, ST_WAIT_MS / 20, "tries");
 out:
 	bpf_link__destroy(link);
 	struct_ops_sleepable__destroy(skel);
