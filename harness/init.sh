@@ -54,7 +54,7 @@ ulimit -l unlimited
 ulimit -n 65536
 sysctl -qw kernel.panic_on_warn=0 2>/dev/null
 
-echo "vmtest-init: $(uname -r) up in $(cut -d' ' -f1 /proc/uptime)s"
+echo "vmtest-init: $(uname -r) $(uname -v | cut -d' ' -f1) up in $(cut -d' ' -f1 /proc/uptime)s"
 cd "$VMTEST_CWD" 2>/dev/null || cd /tmp
 bash "$VMTEST_OUT/cmd" </dev/console >/dev/console 2>&1
 rc=$?

@@ -567,7 +567,20 @@ vm_run() {
 		say "vmtest: the VM stopped before the command finished (qemu status $rc)"
 		return 125
 	fi
+	booted_build_check "$out/console.log" || return 125
 	return "$(cat "$out/exit_status")"
+}
+
+# booted_build_check CONSOLE - the VM ran the tree's last build: the "#N"
+# the init printed is the tree's .version.  A stale bzImage would
+# otherwise pass as this kernel.
+booted_build_check() {
+	local want got
+	want=$(cat "$TREE/.version" 2>/dev/null) || return 0
+	got=$(sed -n 's/^vmtest-init: [^ ]* #\([0-9]*\) up in .*/\1/p' "$1" | head -n 1)
+	[ -z "$got" ] || [ "$got" = "$want" ] && return 0
+	say "vmtest: the VM booted build #$got, but $TREE is at build #$want (stale bzImage?)"
+	return 1
 }
 
 # gdb_setup - with --gdb: QEMU's gdb stub, the CPU halted until gdb
